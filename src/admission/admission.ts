@@ -1,0 +1,125 @@
+/**
+ * The admission adapter: turns one decoded AdmissionRequest into a result
+ * for the mutating or the validating webhook. Operation dispatch, scope
+ * (namespaces, label, policy mode) and the shape check happen here, once;
+ * the rules in src/policy only ever see an object they apply to.
+ */
+import fastJsonPatch from 'fast-json-patch';
+import { MCP_COMPONENT_LABEL, MCP_COMPONENT_VALUE, SYSTEM_NAMESPACES } from '../contract.ts';
+import { describeFinding, type Finding } from '../policy/finding.ts';
+import type { TransportSettings } from '../policy/settings.ts';
+import { describeResources, findResource, type ResourceRules } from './resources.ts';
+import { allowed, denied, errored, patched, withWarnings, type AdmissionResult } from './response.ts';
+import type { AdmissionRequest } from './review.ts';
+
+/** Where the settings for a namespace come from: built-ins, a file, or the cluster's policies. */
+export interface SettingsSource {
+  settingsFor(namespace: string): TransportSettings;
+}
+
+export interface AdmissionDeps {
+  settings: SettingsSource;
+  /** The webhook's own namespace, never judged (DESIGN.md "Which objects"). */
+  ownNamespace: string;
+}
+
+/** What happened, for logs and metrics. */
+export type Decision = 'allowed' | 'patched' | 'denied' | 'warned' | 'skipped' | 'invalid';
+
+export interface Outcome {
+  result: AdmissionResult;
+  decision: Decision;
+}
+
+type Scoped =
+  | { judged: false; outcome: Outcome }
+  | { judged: true; rules: ResourceRules; object: Record<string, unknown>; settings: TransportSettings; target: string };
+
+const skip = (): { judged: false; outcome: Outcome } => ({ judged: false, outcome: { result: allowed(), decision: 'skipped' } });
+const invalid = (message: string): { judged: false; outcome: Outcome } => ({
+  judged: false,
+  outcome: { result: errored(400, message), decision: 'invalid' },
+});
+
+function scope(request: AdmissionRequest, deps: AdmissionDeps): Scoped {
+  if (request.operation === 'DELETE' || request.operation === 'CONNECT') return skip();
+  const rules = findResource(request.kind);
+  if (!rules) {
+    return invalid(
+      `mcp-admission does not judge ${request.kind.group || 'core'}/${request.kind.version} ${request.kind.kind} ` +
+        `(it judges ${describeResources()}): check the rules of the webhook configuration`,
+    );
+  }
+  const object = request.object;
+  if (typeof object !== 'object' || object === null || Array.isArray(object)) {
+    return invalid(`request.object must be a ${rules.kind} object for operation ${request.operation}`);
+  }
+  const raw = object as Record<string, unknown>;
+  if (raw.kind !== undefined && raw.kind !== rules.kind) {
+    return invalid(`request.object is a ${String(raw.kind)}, but request.kind says ${rules.kind}`);
+  }
+  if (rules.shape) {
+    const checked = rules.shape.safeParse(raw);
+    if (!checked.success) {
+      const issues = checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+      return invalid(`request.object does not match ${rules.kind}: ${issues}`);
+    }
+  }
+  const metadata = (raw.metadata ?? {}) as { name?: string; namespace?: string; labels?: Record<string, string> | null };
+  const name = metadata.name ?? request.name ?? '';
+  if (!rules.workload) return { judged: true, rules, object: raw, settings: deps.settings.settingsFor(''), target: `${rules.kind} "${name}"` };
+
+  const namespace = request.namespace || metadata.namespace || 'default';
+  // The webhook configurations exclude these with selectors; this is the
+  // second line, for a configuration edited by hand.
+  if ((SYSTEM_NAMESPACES as readonly string[]).includes(namespace) || namespace === deps.ownNamespace) return skip();
+  if (metadata.labels?.[MCP_COMPONENT_LABEL] !== MCP_COMPONENT_VALUE) return skip();
+  const settings = deps.settings.settingsFor(namespace);
+  if (settings.exempt || settings.mode === 'off') return skip();
+  return { judged: true, rules, object: raw, settings, target: `${rules.kind.toLowerCase()} "${name}" in namespace "${namespace}"` };
+}
+
+/** The mutating webhook: the SSE settings as a JSON patch against the object as received. */
+export function mutateRequest(request: AdmissionRequest, deps: AdmissionDeps): Outcome {
+  const scoped = scope(request, deps);
+  if (!scoped.judged) return scoped.outcome;
+  const { rules, object, settings } = scoped;
+  if (!rules.mutate || settings.mode !== 'mutate') return { result: allowed(), decision: 'allowed' };
+  const { object: mutated, changes } = rules.mutate(object as never, settings);
+  if (changes.length === 0) return { result: allowed(), decision: 'allowed' };
+  // Diff against the raw object, never a parsed copy, so fields this version
+  // does not know are not turned into `remove` operations.
+  const patch = fastJsonPatch.compare(object, mutated as object);
+  return { result: patched(patch), decision: patch.length > 0 ? 'patched' : 'allowed' };
+}
+
+/** The validating webhook: judges the object as it will be stored, every problem at once. */
+export function validateRequest(request: AdmissionRequest, deps: AdmissionDeps): Outcome {
+  const scoped = scope(request, deps);
+  if (!scoped.judged) return scoped.outcome;
+  const { rules, object, settings, target } = scoped;
+  const verdict = rules.validate(object as never, settings);
+  const warnings = verdict.warnings.map(warningText);
+  if (verdict.denials.length === 0) return { result: withWarnings(allowed(), warnings), decision: warnings.length ? 'warned' : 'allowed' };
+  if (rules.workload && settings.mode === 'warn') {
+    return { result: withWarnings(allowed(), [...verdict.denials.map(warningText), ...warnings]), decision: 'warned' };
+  }
+  return { result: withWarnings(denied(denialMessage(target, verdict.denials), verdict.denials), warnings), decision: 'denied' };
+}
+
+/** One message with every problem, numbered, each with its field path and fix. */
+export function denialMessage(target: string, denials: readonly Finding[]): string {
+  const count = denials.length === 1 ? '1 problem' : `${denials.length} problems`;
+  return `mcp-admission refused ${target} (${count}):\n\n${denials.map((d, i) => `${i + 1}. ${describeFinding(d)}`).join('\n\n')}\n`;
+}
+
+/**
+ * The API server may cut warnings longer than 256 characters, so a warning
+ * carries the problem without its fix (by convention a message puts its fix
+ * after "Fix:"); `mcp-admission review` shows the fix in full.
+ */
+const MAX_WARNING_LENGTH = 256;
+function warningText(finding: Finding): string {
+  const text = `mcp-admission: ${describeFinding(finding).split(/\s*Fix:/)[0]?.replace(/\s+/g, ' ').trim()}`;
+  return text.length <= MAX_WARNING_LENGTH ? text : `${text.slice(0, MAX_WARNING_LENGTH - 1)}…`;
+}

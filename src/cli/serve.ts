@@ -1,0 +1,120 @@
+/**
+ * `mcp-admission serve`: the composition root. Builds config, logger,
+ * metrics, certificate source and settings source, then the app and the
+ * servers; nothing below this file reads flags, env or globals.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { pino, type Logger } from 'pino';
+import type { SettingsSource } from '../admission/admission.ts';
+import { ClusterSettingsSource } from '../kube/cluster-settings.ts';
+import { createApp } from '../server/app.ts';
+import { DevelopmentCertificateSource, FileCertificateSource, type CertificateSource } from '../server/certificate-source.ts';
+import { ConfigError, SERVE_USAGE, parseServeConfig, type ServeConfig } from '../server/config.ts';
+import { createMetrics, type AdmissionMetrics } from '../server/metrics.ts';
+import { startServers } from '../server/server.ts';
+import { loadPolicyFile } from '../settings/policy-file.ts';
+import { staticSettings } from '../settings/static-source.ts';
+
+interface ReadySettings extends SettingsSource {
+  ready(): boolean;
+  stop?(): Promise<void>;
+}
+
+async function settingsSource(config: ServeConfig, logger: Logger, metrics: AdmissionMetrics): Promise<ReadySettings> {
+  const inCluster = process.env.KUBERNETES_SERVICE_HOST !== undefined;
+  const source =
+    config.policySource !== 'auto'
+      ? config.policySource
+      : config.policy
+        ? 'file'
+        : config.kubeconfig || inCluster
+          ? 'cluster'
+          : 'builtin';
+  if (source === 'file') {
+    if (!config.policy) throw new ConfigError('--policy-source file needs --policy FILE');
+    const policies = await loadPolicyFile(config.policy);
+    metrics.policies.set(policies.length);
+    logger.info({ file: config.policy, policies: policies.map((p) => p.name) }, 'policies loaded from file');
+    return { ...staticSettings(policies), ready: () => true };
+  }
+  if (source === 'builtin') {
+    logger.info('no policy source: built-in defaults in force');
+    return { ...staticSettings(), ready: () => true };
+  }
+  const kubeConfig = new KubeConfig();
+  if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
+  else kubeConfig.loadFromDefault();
+  const cluster = new ClusterSettingsSource({ kubeConfig, logger, metrics });
+  // Not awaited: the server answers /healthz at once, and /readyz once policies have synced.
+  cluster.start().then(
+    () => logger.info('policies synced from the cluster'),
+    (err: unknown) => logger.error({ err }, 'first policy sync failed; retrying'),
+  );
+  return cluster;
+}
+
+function certificateSource(config: ServeConfig, logger: Logger, metrics: AdmissionMetrics): CertificateSource {
+  if (!config.tlsCert || !config.tlsKey) {
+    logger.warn('no --tls-cert/--tls-key: serving a self-signed development certificate for localhost and 127.0.0.1');
+    return new DevelopmentCertificateSource();
+  }
+  return new FileCertificateSource({
+    certFile: config.tlsCert,
+    keyFile: config.tlsKey,
+    onReload: () => metrics.certificateReloads.inc({ result: 'success' }),
+    onError: (err) => {
+      metrics.certificateReloads.inc({ result: 'failure' });
+      logger.warn({ err: err.message }, 'certificate reload failed; still serving the previous certificate');
+    },
+  });
+}
+
+export async function run(args: string[]): Promise<number> {
+  let config: ServeConfig;
+  try {
+    config = parseServeConfig(args, process.env);
+  } catch (err) {
+    process.stderr.write(`mcp-admission serve: ${(err as Error).message}\n\n${SERVE_USAGE}`);
+    return 2;
+  }
+  const logger = pino({ level: config.logLevel, base: { service: 'mcp-admission' } });
+  const metrics = createMetrics();
+  const certificates = certificateSource(config, logger, metrics);
+  await certificates.start();
+  const settings = await settingsSource(config, logger, metrics);
+
+  let server: Awaited<ReturnType<typeof startServers>> | undefined;
+  const app = createApp({
+    admission: { settings, ownNamespace: config.namespace },
+    logger,
+    metrics,
+    logObjects: config.logObjects,
+    ready: () => (server?.accepting() ?? false) && certificates.healthy() && settings.ready(),
+  });
+  server = await startServers({
+    app,
+    certificates,
+    metrics,
+    logger,
+    host: config.host,
+    port: config.port,
+    metricsPort: config.metricsPort,
+    shutdownDelayMs: config.shutdownDelaySeconds * 1000,
+  });
+
+  const running = server;
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      logger.info({ signal }, 'signal received');
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      running
+        .shutdown()
+        .then(() => settings.stop?.())
+        .finally(resolve);
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+  return 0;
+}

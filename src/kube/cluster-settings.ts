@@ -1,0 +1,118 @@
+/**
+ * Settings from the cluster's MCPTransportPolicy objects, kept current by two
+ * informers (policies, and namespaces for their labels). A change applies to
+ * the next review without restart. Until both have listed once the source is
+ * not ready; when the API server cannot be reached, the last good set stays
+ * in force and the `mcp_admission_policy_stale` gauge says so.
+ */
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  makeInformer,
+  type Informer,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  type ObjectCache,
+  type V1Namespace,
+} from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { POLICY_GROUP, POLICY_PLURAL, POLICY_VERSION } from '../contract.ts';
+import type { SettingsSource } from '../admission/admission.ts';
+import { describeFinding } from '../policy/finding.ts';
+import type { TransportSettings } from '../policy/settings.ts';
+import { resolveSettings, validateTransportPolicy, type TransportPolicy } from '../policy/transport-policy.ts';
+import type { AdmissionMetrics } from '../server/metrics.ts';
+
+export interface ClusterSettingsOptions {
+  kubeConfig: KubeConfig;
+  logger: Logger;
+  metrics: AdmissionMetrics;
+  /** Delay before a failed watch is restarted. */
+  restartDelayMs?: number;
+}
+
+type Watched<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
+
+export class ClusterSettingsSource implements SettingsSource {
+  private policies: TransportPolicy[] = [];
+  private readonly resolved = new Map<string, TransportSettings>();
+  private readonly policyInformer: Watched<KubernetesObject>;
+  private readonly namespaceInformer: Watched<V1Namespace>;
+  private synced = false;
+  private stopped = false;
+  private readonly options: ClusterSettingsOptions;
+
+  constructor(options: ClusterSettingsOptions) {
+    this.options = options;
+    const custom = options.kubeConfig.makeApiClient(CustomObjectsApi);
+    const core = options.kubeConfig.makeApiClient(CoreV1Api);
+    this.policyInformer = makeInformer<KubernetesObject>(
+      options.kubeConfig,
+      `/apis/${POLICY_GROUP}/${POLICY_VERSION}/${POLICY_PLURAL}`,
+      () =>
+        custom.listClusterCustomObject({ group: POLICY_GROUP, version: POLICY_VERSION, plural: POLICY_PLURAL }) as Promise<
+          KubernetesListObject<KubernetesObject>
+        >,
+    );
+    this.namespaceInformer = makeInformer<V1Namespace>(options.kubeConfig, '/api/v1/namespaces', () => core.listNamespace());
+    for (const informer of [this.policyInformer, this.namespaceInformer] as Array<Watched<KubernetesObject>>) {
+      for (const verb of ['add', 'update', 'delete'] as const) informer.on(verb, () => this.refresh());
+      informer.on('connect', () => this.options.metrics.policyStale.set(0));
+      informer.on('error', (err: unknown) => this.onWatchError(informer, err));
+    }
+  }
+
+  /** Lists policies and namespaces once, then watches; resolves when both have synced. */
+  async start(): Promise<void> {
+    await Promise.all([this.policyInformer.start(), this.namespaceInformer.start()]);
+    this.synced = true;
+    this.refresh();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all([this.policyInformer.stop(), this.namespaceInformer.stop()]);
+  }
+
+  ready(): boolean {
+    return this.synced;
+  }
+
+  settingsFor(namespace: string): TransportSettings {
+    let settings = this.resolved.get(namespace);
+    if (!settings) {
+      const labels = this.namespaceInformer.get(namespace)?.metadata?.labels ?? {};
+      settings = resolveSettings(this.policies, namespace, { 'kubernetes.io/metadata.name': namespace, ...labels });
+      this.resolved.set(namespace, settings);
+    }
+    return settings;
+  }
+
+  /** Rebuilds the policy set from the informer cache; invalid objects are left out and logged. */
+  private refresh(): void {
+    const policies: TransportPolicy[] = [];
+    for (const object of this.policyInformer.list()) {
+      const { policy, problems } = validateTransportPolicy(object);
+      if (policy) policies.push(policy);
+      else
+        this.options.logger.warn(
+          { policy: object.metadata?.name, problems: problems.map(describeFinding) },
+          'ignoring invalid MCPTransportPolicy (created while the validating webhook was not in the path?)',
+        );
+    }
+    this.policies = policies;
+    this.resolved.clear();
+    this.options.metrics.policies.set(policies.length);
+  }
+
+  private onWatchError(informer: Watched<KubernetesObject>, err: unknown): void {
+    if (this.stopped) return;
+    this.options.metrics.policySyncErrors.inc();
+    this.options.metrics.policyStale.set(1);
+    this.options.logger.warn({ err }, 'lost the watch on policies or namespaces; keeping the last good policies and retrying');
+    setTimeout(() => {
+      if (!this.stopped) informer.start().catch(() => undefined);
+    }, this.options.restartDelayMs ?? 1000).unref();
+  }
+}

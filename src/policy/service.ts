@@ -1,0 +1,119 @@
+/**
+ * Rules for MCP Services: an SSE session lives in the pod holding its
+ * stream, so the client's POSTs must reach that same pod. ClientIP session
+ * affinity does that for traffic through the Service's virtual IP.
+ */
+import { Annotations } from '../contract.ts';
+import { annotationField, type Finding, type Verdict } from './finding.ts';
+import type { Mutation } from './deployment.ts';
+import type { Service } from './objects.ts';
+import type { TransportSettings } from './settings.ts';
+import { describeWorkload, kubectlMergePatch, type Workload } from './workload.ts';
+
+/** Why affinity cannot apply to a Service, or undefined when it can. */
+function affinityNotApplicable(service: Service): string | undefined {
+  if (service.spec.type === 'ExternalName') return 'an ExternalName Service is a DNS alias: there is no proxy to hold affinity';
+  if (service.spec.clusterIP === 'None') return 'a headless Service hands out pod IPs directly: clients pick the pod, not kube-proxy';
+  return undefined;
+}
+
+/** Whether the Service should carry ClientIP affinity, given annotations and policy. */
+function wantsAffinity(workload: Workload): boolean {
+  return workload.protocol.protocol === 'sse' && workload.annotations.values.sessionAffinity !== false;
+}
+
+function affinityTimeout(service: Service, workload: Workload): number {
+  return (
+    workload.annotations.values.sessionAffinityTimeoutSeconds ??
+    (service.spec.sessionAffinity === 'ClientIP' ? service.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds : undefined) ??
+    workload.settings.sessionAffinityTimeoutSeconds
+  );
+}
+
+/** Applies ClientIP affinity to a copy of an SSE Service; returns the input when nothing changes. */
+export function mutateService(service: Service, settings: TransportSettings): Mutation<Service> {
+  const workload = describeWorkload('service', service.metadata, settings);
+  if (!wantsAffinity(workload) || workload.annotations.denials.length > 0 || affinityNotApplicable(service)) {
+    return { object: service, changes: [] };
+  }
+  const timeoutSeconds = affinityTimeout(service, workload);
+  const current = service.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds;
+  if (service.spec.sessionAffinity === 'ClientIP' && current === timeoutSeconds) return { object: service, changes: [] };
+
+  const copy = structuredClone(service);
+  copy.spec.sessionAffinity = 'ClientIP';
+  copy.spec.sessionAffinityConfig = {
+    ...copy.spec.sessionAffinityConfig,
+    clientIP: { ...copy.spec.sessionAffinityConfig?.clientIP, timeoutSeconds },
+  };
+  const changes = [
+    service.spec.sessionAffinity === 'ClientIP'
+      ? `session affinity timeout ${current ?? '(unset)'} -> ${timeoutSeconds}s`
+      : `sessionAffinity ${service.spec.sessionAffinity ?? '(unset)'} -> ClientIP (timeout ${timeoutSeconds}s)`,
+  ];
+  copy.metadata.annotations = { ...copy.metadata.annotations, [Annotations.applied]: `SSE settings: ${changes.join('; ')}` };
+  return { object: copy, changes };
+}
+
+/** Judges a Service as it will be stored. Reports every problem. */
+export function validateService(service: Service, settings: TransportSettings): Verdict {
+  const workload = describeWorkload('service', service.metadata, settings);
+  const denials: Finding[] = [...workload.annotations.denials];
+  const warnings: Finding[] = [...workload.annotations.warnings];
+  const ports = service.spec.ports ?? [];
+  const port = workload.annotations.values.port;
+
+  if (port !== undefined && ports.length > 0 && !ports.some((p) => p.port === port || p.name === port)) {
+    const available = ports.map((p) => (p.name ? `${p.name} (${p.port})` : String(p.port))).join(', ');
+    denials.push({
+      field: annotationField(Annotations.port),
+      message:
+        `"${port}" matches no port of this Service (it has: ${available}), so the prober cannot find the MCP endpoint. ` +
+        `Fix: set it to one of those port names or numbers, e.g. kubectl annotate ${workload.kubectlTarget} --overwrite ` +
+        `${Annotations.port}=${ports[0]?.name ?? ports[0]?.port}`,
+    });
+  }
+
+  if (!wantsAffinity(workload)) return { denials, warnings };
+  const notApplicable = affinityNotApplicable(service);
+  if (notApplicable) {
+    warnings.push({
+      field: 'spec.sessionAffinity',
+      message: `${notApplicable}, so mcp-admission cannot pin SSE clients to their pod here; make sure the client or gateway does.`,
+    });
+    return { denials, warnings };
+  }
+
+  const timeoutSeconds = affinityTimeout(service, workload);
+  if (service.spec.sessionAffinity !== 'ClientIP') {
+    denials.push({
+      field: 'spec.sessionAffinity',
+      message:
+        `${JSON.stringify(service.spec.sessionAffinity ?? 'None')} spreads a client's POSTs over all pods, but an SSE session ` +
+        `lives only in the pod holding its stream: other pods answer "session not found". Fix:\n` +
+        `  spec:\n    sessionAffinity: ClientIP\n    sessionAffinityConfig:\n      clientIP:\n        timeoutSeconds: ${timeoutSeconds}\n` +
+        `or: ${kubectlMergePatch(workload, { spec: { sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds } } } })}`,
+    });
+  } else {
+    const current = service.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds;
+    if (workload.annotations.values.sessionAffinityTimeoutSeconds !== undefined && current !== timeoutSeconds) {
+      denials.push({
+        field: 'spec.sessionAffinityConfig.clientIP.timeoutSeconds',
+        message:
+          `${current ?? '(unset)'} differs from the ${timeoutSeconds}s asked for by ${Annotations.sessionAffinityTimeoutSeconds}. Fix: ` +
+          kubectlMergePatch(workload, { spec: { sessionAffinityConfig: { clientIP: { timeoutSeconds } } } }),
+      });
+    }
+    const type = service.spec.type ?? 'ClusterIP';
+    if (type === 'LoadBalancer' && (service.spec.externalTrafficPolicy ?? 'Cluster') === 'Cluster') {
+      warnings.push({
+        field: 'spec.externalTrafficPolicy',
+        message:
+          'Cluster on a LoadBalancer rewrites the client\'s source address to a node\'s, so ClientIP affinity pins by node, ' +
+          'not by client, and external SSE clients can still lose their session. Use externalTrafficPolicy: Local, or put the ' +
+          'server behind an ingress with sticky sessions.',
+      });
+    }
+  }
+  return { denials, warnings };
+}

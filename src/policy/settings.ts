@@ -1,0 +1,52 @@
+/**
+ * Settings the rules run with: the outcome of policy resolution for one
+ * namespace. Rules read these and nothing else, so where the numbers come
+ * from (built-in defaults, a policy file, MCPTransportPolicy objects) never
+ * touches a rule.
+ */
+import type { Transport } from '../contract.ts';
+
+/** What the webhook does with an MCP object. */
+export type Mode = 'mutate' | 'validate' | 'warn' | 'off';
+export const MODES = ['mutate', 'validate', 'warn', 'off'] as const satisfies readonly Mode[];
+
+export interface TransportSettings {
+  mode: Mode;
+  /** Grace period given to an SSE pod so open streams can drain. */
+  terminationGracePeriodSeconds: number;
+  /** `maxSurge` set on the rolling update of an SSE Deployment. */
+  maxSurge: number | string;
+  /** `sessionAffinityConfig.clientIP.timeoutSeconds` on an SSE Service. */
+  sessionAffinityTimeoutSeconds: number;
+  /** `preStop` sleep on the MCP container; 0 adds none. */
+  preStopSleepSeconds: number;
+  /** Protocol assumed when neither the user nor the prober has said. */
+  undetectedProtocol: Transport;
+  /** Bounds on the `termination-grace-period-seconds` annotation. */
+  minTerminationGracePeriodSeconds: number;
+  maxTerminationGracePeriodSeconds: number;
+  /** Whether `session-affinity: "false"` is honoured (with a warning) or refused. */
+  allowSessionAffinityOptOut: boolean;
+  /** True when policy exempts the namespace: the webhook leaves it alone. */
+  exempt: boolean;
+  /** Names of the policies that contributed, most specific last; empty for built-ins. */
+  sources: string[];
+}
+
+/** Built-in defaults (DESIGN.md "MCPTransportPolicy"): used where no policy says otherwise. */
+export const BUILT_IN_SETTINGS: Readonly<TransportSettings> = Object.freeze({
+  mode: 'mutate',
+  terminationGracePeriodSeconds: 120,
+  maxSurge: '25%',
+  sessionAffinityTimeoutSeconds: 10800,
+  preStopSleepSeconds: 0,
+  undetectedProtocol: 'sse',
+  minTerminationGracePeriodSeconds: 30,
+  maxTerminationGracePeriodSeconds: 3600,
+  allowSessionAffinityOptOut: true,
+  exempt: false,
+  sources: [],
+});
+
+/** Upper bound of `sessionAffinityConfig.clientIP.timeoutSeconds` (Kubernetes API validation). */
+export const MAX_SESSION_AFFINITY_TIMEOUT_SECONDS = 86400;

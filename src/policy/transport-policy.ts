@@ -1,0 +1,156 @@
+/**
+ * MCPTransportPolicy: the schema of its spec, the checks the CRD's OpenAPI
+ * schema cannot express, and precedence (DESIGN.md "MCPTransportPolicy").
+ *
+ * Precedence, per field: workload annotation within bounds > the most
+ * specific matching policy > a cluster default policy (no namespaceSelector)
+ * > built-in default. "Most specific" is the policy whose namespaceSelector
+ * has the most requirements; ties go to the policy whose name sorts first.
+ */
+import { z } from 'zod';
+import { POLICY_GROUP, POLICY_KIND, POLICY_VERSION } from '../contract.ts';
+import type { Finding } from './finding.ts';
+import { LabelSelectorShape, labelSelectorMatches, labelSelectorProblems, selectorSpecificity } from './label-selector.ts';
+import { BUILT_IN_SETTINGS, MAX_SESSION_AFFINITY_TIMEOUT_SECONDS, MODES, type TransportSettings } from './settings.ts';
+import { isZero } from './workload.ts';
+
+/** Seconds a grace period or sleep may be at most: one day. */
+const MAX_SECONDS = 86400;
+const seconds = (min: number) => z.number().int().min(min).max(MAX_SECONDS);
+
+export const TransportPolicySpecShape = z.strictObject({
+  mode: z.enum(MODES).optional(),
+  namespaceSelector: LabelSelectorShape.optional(),
+  exemptNamespaces: z.array(z.string()).optional(),
+  defaults: z
+    .strictObject({
+      terminationGracePeriodSeconds: seconds(1).optional(),
+      maxSurge: z.union([z.number().int().min(0), z.string().regex(/^[0-9]+%$/, 'must be a whole number or a percentage like "25%"')]).optional(),
+      sessionAffinityTimeoutSeconds: z.number().int().min(1).max(MAX_SESSION_AFFINITY_TIMEOUT_SECONDS).optional(),
+      preStopSleepSeconds: seconds(0).optional(),
+      undetectedProtocol: z.enum(['sse', 'streamable-http']).optional(),
+    })
+    .optional(),
+  bounds: z
+    .strictObject({
+      minTerminationGracePeriodSeconds: seconds(0).optional(),
+      maxTerminationGracePeriodSeconds: seconds(1).optional(),
+      allowSessionAffinityOptOut: z.boolean().optional(),
+    })
+    .optional(),
+});
+export type TransportPolicySpec = z.infer<typeof TransportPolicySpecShape>;
+
+/** A policy as the rules use it: its name and a spec that passed {@link validateTransportPolicy}. */
+export interface TransportPolicy {
+  name: string;
+  spec: TransportPolicySpec;
+}
+
+const PolicyObjectShape = z.looseObject({
+  apiVersion: z.literal(`${POLICY_GROUP}/${POLICY_VERSION}`),
+  kind: z.literal(POLICY_KIND),
+  metadata: z.looseObject({ name: z.string().min(1) }),
+  spec: z.unknown(),
+});
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** Field path in Kubernetes style (`spec.bounds.minTerminationGracePeriodSeconds`, `spec.exemptNamespaces[2]`). */
+function fieldPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((out, key) => (typeof key === 'number' ? `${out}[${key}]` : out ? `${out}.${String(key)}` : String(key)), '');
+}
+
+/**
+ * Checks an MCPTransportPolicy object: its shape, then what a schema cannot
+ * say (min above max, zero surge, selectors, defaults outside their bounds).
+ * Returns the policy, or every problem with its field path.
+ */
+export function validateTransportPolicy(object: unknown): { policy?: TransportPolicy; problems: Finding[] } {
+  const envelope = PolicyObjectShape.safeParse(object);
+  if (!envelope.success) return { problems: envelope.error.issues.map((i) => ({ field: fieldPath(i.path), message: i.message })) };
+  const parsed = TransportPolicySpecShape.safeParse(envelope.data.spec ?? {});
+  if (!parsed.success) {
+    return { problems: parsed.error.issues.map((i) => ({ field: fieldPath(['spec', ...i.path]), message: i.message })) };
+  }
+  const spec = parsed.data;
+  const problems: Finding[] = [];
+  if (spec.namespaceSelector) problems.push(...labelSelectorProblems(spec.namespaceSelector, 'spec.namespaceSelector'));
+  (spec.exemptNamespaces ?? []).forEach((ns, i) => {
+    if (!DNS_LABEL.test(ns)) problems.push({ field: `spec.exemptNamespaces[${i}]`, message: `"${ns}" is not a namespace name (a DNS label).` });
+  });
+
+  const defaults = spec.defaults ?? {};
+  const bounds = spec.bounds ?? {};
+  const min = bounds.minTerminationGracePeriodSeconds;
+  const max = bounds.maxTerminationGracePeriodSeconds;
+  if (min !== undefined && max !== undefined && min > max) {
+    problems.push({
+      field: 'spec.bounds.minTerminationGracePeriodSeconds',
+      message: `${min} is above maxTerminationGracePeriodSeconds (${max}), so no grace period would be allowed. Fix: lower min or raise max, e.g. min 30, max 3600.`,
+    });
+  }
+  if (defaults.maxSurge !== undefined && isZero(defaults.maxSurge)) {
+    problems.push({
+      field: 'spec.defaults.maxSurge',
+      message: `${JSON.stringify(defaults.maxSurge)} leaves no room to roll: SSE servers roll with maxUnavailable: 0, so a new pod must start before an old one stops. Fix: maxSurge: "25%" (or 1).`,
+    });
+  }
+  const grace = defaults.terminationGracePeriodSeconds;
+  if (grace !== undefined && ((min !== undefined && grace < min) || (max !== undefined && grace > max))) {
+    problems.push({
+      field: 'spec.defaults.terminationGracePeriodSeconds',
+      message: `${grace} is outside this policy's own bounds (${min ?? '-'} to ${max ?? '-'}). Fix: choose a default within the bounds.`,
+    });
+  }
+  const sleep = defaults.preStopSleepSeconds;
+  if (sleep !== undefined && sleep > 0 && grace !== undefined && sleep >= grace) {
+    problems.push({
+      field: 'spec.defaults.preStopSleepSeconds',
+      message: `${sleep}s uses the whole grace period (${grace}s), leaving no time for streams to drain. Fix: keep the sleep well below terminationGracePeriodSeconds, e.g. 5.`,
+    });
+  }
+  if (problems.length > 0) return { problems };
+  return { policy: { name: envelope.data.metadata.name, spec }, problems };
+}
+
+/**
+ * Settings for one namespace under a set of policies. `namespaceLabels`
+ * are the namespace's labels (at least `kubernetes.io/metadata.name`).
+ */
+export function resolveSettings(
+  policies: readonly TransportPolicy[],
+  namespace: string,
+  namespaceLabels: Readonly<Record<string, string>>,
+): TransportSettings {
+  const matching = policies
+    .filter((p) => !p.spec.namespaceSelector || labelSelectorMatches(p.spec.namespaceSelector, namespaceLabels))
+    // Least specific first, so later ones override; on a tie the name that sorts first is applied last and wins.
+    .sort((a, b) => selectorSpecificity(a.spec.namespaceSelector) - selectorSpecificity(b.spec.namespaceSelector) || b.name.localeCompare(a.name));
+
+  const settings: TransportSettings = { ...BUILT_IN_SETTINGS, sources: [] };
+  for (const { name, spec } of matching) {
+    settings.sources.push(name);
+    const d = spec.defaults ?? {};
+    const b = spec.bounds ?? {};
+    settings.mode = spec.mode ?? settings.mode;
+    settings.terminationGracePeriodSeconds = d.terminationGracePeriodSeconds ?? settings.terminationGracePeriodSeconds;
+    settings.maxSurge = d.maxSurge ?? settings.maxSurge;
+    settings.sessionAffinityTimeoutSeconds = d.sessionAffinityTimeoutSeconds ?? settings.sessionAffinityTimeoutSeconds;
+    settings.preStopSleepSeconds = d.preStopSleepSeconds ?? settings.preStopSleepSeconds;
+    settings.undetectedProtocol = d.undetectedProtocol ?? settings.undetectedProtocol;
+    settings.minTerminationGracePeriodSeconds = b.minTerminationGracePeriodSeconds ?? settings.minTerminationGracePeriodSeconds;
+    settings.maxTerminationGracePeriodSeconds = b.maxTerminationGracePeriodSeconds ?? settings.maxTerminationGracePeriodSeconds;
+    settings.allowSessionAffinityOptOut = b.allowSessionAffinityOptOut ?? settings.allowSessionAffinityOptOut;
+  }
+  // Layers can disagree (a namespace policy's default under the cluster's
+  // minimum): the bounds win, so a resolved default is always one the
+  // annotation rules would accept.
+  settings.terminationGracePeriodSeconds = Math.min(
+    settings.maxTerminationGracePeriodSeconds,
+    Math.max(settings.minTerminationGracePeriodSeconds, settings.terminationGracePeriodSeconds),
+  );
+  // Exemption is absolute: any policy that names the namespace exempts it.
+  settings.exempt = policies.some((p) => (p.spec.exemptNamespaces ?? []).includes(namespace));
+  return settings;
+}

@@ -1,0 +1,117 @@
+/**
+ * The HTTP layer: decodes AdmissionReviews, hands them to the admission
+ * adapter, encodes the answer. It knows nothing of the rules.
+ *
+ * Status codes follow what the API server does with them: an answer that
+ * carries the request's uid goes out as HTTP 200 with the error in
+ * `response.status.code` (the API server reads the body only on 200); an
+ * answer with no uid to carry is a plain HTTP 4xx.
+ */
+import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import { mutateRequest, validateRequest, type AdmissionDeps, type Outcome } from '../admission/admission.ts';
+import { completeReview, errored } from '../admission/response.ts';
+import { findResource } from '../admission/resources.ts';
+import { decodeReview } from '../admission/review.ts';
+import type { AdmissionMetrics } from './metrics.ts';
+
+/**
+ * Largest AdmissionReview accepted. The API server caps objects at 3 MiB
+ * (etcd's request limit) and a review carries object and oldObject, so
+ * 7 MiB holds any real review; controller-runtime uses the same figure.
+ */
+export const MAX_BODY_BYTES = 7 * 1024 * 1024;
+
+export interface AppDeps {
+  admission: AdmissionDeps;
+  logger: Logger;
+  metrics: AdmissionMetrics;
+  /** Whether the server should receive traffic (certificate and policies loaded, not shutting down). */
+  ready: () => boolean;
+  /** Log request objects (never on by default: they can hold secrets in env vars). */
+  logObjects?: boolean;
+}
+
+type Webhook = (request: Parameters<typeof mutateRequest>[0], deps: AdmissionDeps) => Outcome;
+
+export function createApp(deps: AppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+
+  app.get('/healthz', (_req, res) => void res.type('text/plain').send('ok'));
+  app.get('/readyz', (_req, res) => {
+    const ready = deps.ready();
+    res.status(ready ? 200 : 503).type('text/plain').send(ready ? 'ok' : 'not ready');
+  });
+
+  const body = express.raw({ type: () => true, limit: MAX_BODY_BYTES });
+  app.post('/mutate', body, (req, res) => review(req, res, 'mutate', mutateRequest, deps));
+  app.post('/validate', body, (req, res) => review(req, res, 'validate', validateRequest, deps));
+
+  app.use((_req, res) => void res.status(404).json({ error: 'not found: POST /mutate or /validate' }));
+  const onError: ErrorRequestHandler = (err: { status?: number; type?: string; message?: string }, _req, res, _next) => {
+    // body-parser errors (413 too large, 400 aborted or bad encoding) carry a status; anything else is ours.
+    const status = typeof err.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
+    if (status === 500) deps.logger.error({ err }, 'unexpected error outside admission');
+    const message = err.type === 'entity.too.large' ? `request body exceeds ${MAX_BODY_BYTES} bytes` : (err.message ?? 'error');
+    res.status(status).json(errorReview(undefined, '', status, message));
+  };
+  app.use(onError);
+  return app;
+}
+
+function errorReview(apiVersion: string | undefined, uid: string, code: number, message: string) {
+  return completeReview((apiVersion ?? 'admission.k8s.io/v1') as 'admission.k8s.io/v1', uid, errored(code, message));
+}
+
+function review(req: Request, res: Response, webhook: 'mutate' | 'validate', decide: Webhook, deps: AppDeps): void {
+  const started = process.hrtime.bigint();
+  const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  const decoded = decodeReview(body, req.headers['content-type']);
+  const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
+
+  if (!decoded.ok) {
+    deps.metrics.requests.observe({ webhook, operation: 'unknown', kind: 'unknown', decision: 'invalid' }, seconds());
+    deps.logger.warn({ webhook, uid: decoded.uid, code: decoded.code, reason: decoded.message }, 'rejected malformed AdmissionReview');
+    const status = decoded.uid ? 200 : decoded.code;
+    res.status(status).json(errorReview(decoded.apiVersion, decoded.uid ?? '', decoded.code, decoded.message));
+    return;
+  }
+
+  const { apiVersion, request } = decoded;
+  const meta = (request.object as { metadata?: { name?: string } } | undefined)?.metadata;
+  const context = {
+    webhook,
+    uid: request.uid,
+    kind: request.kind.kind,
+    namespace: request.namespace,
+    name: request.name ?? meta?.name,
+    operation: request.operation,
+    dryRun: request.dryRun === true,
+  };
+  let outcome: Outcome;
+  try {
+    outcome = decide(request, deps.admission);
+  } catch (err) {
+    deps.logger.error({ ...context, err }, 'admission failed unexpectedly');
+    outcome = { result: errored(500, `mcp-admission failed to decide: ${(err as Error).message}`), decision: 'invalid' };
+  }
+  const duration = seconds();
+  const decision = outcome.result.status?.code === 500 ? 'errored' : outcome.decision;
+  // Label with known kinds only: a client's made-up kind must not grow the series.
+  const kind = findResource(request.kind)?.kind ?? 'other';
+  deps.metrics.requests.observe({ webhook, operation: request.operation, kind, decision }, duration);
+  deps.logger.info(
+    {
+      ...context,
+      decision,
+      durationMs: Math.round(duration * 1e6) / 1e3,
+      ...(outcome.result.status && { code: outcome.result.status.code }),
+      ...(outcome.result.patch && { patchOps: outcome.result.patch.length }),
+      ...(deps.logObjects && { object: request.object }),
+    },
+    'admission review',
+  );
+  res.status(200).json(completeReview(apiVersion, request.uid, outcome.result));
+}

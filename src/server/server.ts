@@ -1,0 +1,99 @@
+/**
+ * The HTTPS admission server and the plain metrics server, with graceful
+ * shutdown: readiness fails first, the listener closes after a delay so the
+ * Service's endpoints drop this pod, in-flight reviews finish, then exit.
+ */
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { CertificateSource } from './certificate-source.ts';
+import type { AdmissionMetrics } from './metrics.ts';
+import type express from 'express';
+
+export interface ServerOptions {
+  app: express.Express;
+  certificates: CertificateSource;
+  metrics: AdmissionMetrics;
+  logger: Logger;
+  host: string;
+  port: number;
+  metricsPort: number;
+  shutdownDelayMs: number;
+}
+
+export interface RunningServer {
+  /** Actual ports (useful when 0 asked for a free one). */
+  port: number;
+  metricsPort: number;
+  /** True between start and the beginning of shutdown. */
+  accepting(): boolean;
+  /** Fails readiness, waits the delay, stops accepting, lets in-flight requests finish. */
+  shutdown(): Promise<void>;
+}
+
+export async function startServers(options: ServerOptions): Promise<RunningServer> {
+  const { certificates, logger } = options;
+  const https: HttpsServer = createHttpsServer(
+    {
+      ...certificates.current(),
+      minVersion: 'TLSv1.2',
+    },
+    options.app,
+  );
+  // The API server keeps connections to webhooks open and reuses them; idle
+  // ones may stay a while, but a client that sends headers slowly may not.
+  https.keepAliveTimeout = 65_000;
+  https.headersTimeout = 10_000;
+  https.requestTimeout = 30_000;
+  certificates.onChange((pair) => {
+    https.setSecureContext({ ...pair, minVersion: 'TLSv1.2' });
+    logger.info('serving certificate reloaded');
+  });
+
+  const metricsServer: HttpServer = createHttpServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/metrics') {
+      options.metrics.registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': options.metrics.registry.contentType }).end(text),
+        (err: Error) => res.writeHead(500).end(err.message),
+      );
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+
+  await Promise.all([listen(https, options.host, options.port), listen(metricsServer, options.host, options.metricsPort)]);
+  let accepting = true;
+  const port = (https.address() as AddressInfo).port;
+  const metricsPort = (metricsServer.address() as AddressInfo).port;
+  logger.info({ port, metricsPort }, 'mcp-admission serving');
+
+  return {
+    port,
+    metricsPort,
+    accepting: () => accepting,
+    async shutdown() {
+      if (!accepting) return;
+      accepting = false;
+      logger.info({ delayMs: options.shutdownDelayMs }, 'shutting down: readiness now fails');
+      await new Promise((resolve) => setTimeout(resolve, options.shutdownDelayMs));
+      const closed = new Promise<void>((resolve) => https.close(() => resolve()));
+      // Idle keep-alive connections would hold close() open; busy ones finish their request first.
+      https.closeIdleConnections();
+      await closed;
+      await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+      certificates.stop();
+      logger.info('shut down');
+    },
+  };
+}
+
+function listen(server: HttpServer | HttpsServer, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,13 @@
+/**
+ * Settings from a fixed set of policies: none (built-in defaults) or those
+ * read from a file. With no cluster to ask, a namespace's only label is the
+ * one Kubernetes sets on every namespace, `kubernetes.io/metadata.name`.
+ */
+import type { SettingsSource } from '../admission/admission.ts';
+import { resolveSettings, type TransportPolicy } from '../policy/transport-policy.ts';
+
+export function staticSettings(policies: readonly TransportPolicy[] = []): SettingsSource {
+  return {
+    settingsFor: (namespace) => resolveSettings(policies, namespace, { 'kubernetes.io/metadata.name': namespace }),
+  };
+}
