@@ -34,13 +34,13 @@ export interface RunningServer {
 
 export async function startServers(options: ServerOptions): Promise<RunningServer> {
   const { certificates, logger } = options;
-  const https: HttpsServer = createHttpsServer(
-    {
-      ...certificates.current(),
-      minVersion: 'TLSv1.2',
-    },
-    options.app,
-  );
+  let accepting = true;
+  const https: HttpsServer = createHttpsServer({ ...certificates.current(), minVersion: 'TLSv1.2' }, (req, res) => {
+    // While draining, every answer closes its connection, so keep-alive
+    // clients (the API server) open their next one to a pod that stays.
+    if (!accepting) res.setHeader('connection', 'close');
+    options.app(req, res);
+  });
   // The API server keeps connections to webhooks open and reuses them; idle
   // ones may stay a while, but a client that sends headers slowly may not.
   https.keepAliveTimeout = 65_000;
@@ -63,7 +63,6 @@ export async function startServers(options: ServerOptions): Promise<RunningServe
   });
 
   await Promise.all([listen(https, options.host, options.port), listen(metricsServer, options.host, options.metricsPort)]);
-  let accepting = true;
   const port = (https.address() as AddressInfo).port;
   const metricsPort = (metricsServer.address() as AddressInfo).port;
   logger.info({ port, metricsPort }, 'mcp-admission serving');
@@ -77,10 +76,9 @@ export async function startServers(options: ServerOptions): Promise<RunningServe
       accepting = false;
       logger.info({ delayMs: options.shutdownDelayMs }, 'shutting down: readiness now fails');
       await new Promise((resolve) => setTimeout(resolve, options.shutdownDelayMs));
-      const closed = new Promise<void>((resolve) => https.close(() => resolve()));
-      // Idle keep-alive connections would hold close() open; busy ones finish their request first.
-      https.closeIdleConnections();
-      await closed;
+      // close() stops accepting and drops idle keep-alive connections; busy
+      // ones finish their request (answered with Connection: close) first.
+      await new Promise<void>((resolve) => https.close(() => resolve()));
       await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
       certificates.stop();
       logger.info('shut down');
