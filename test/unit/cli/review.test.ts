@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const review = (args: string[], input?: string) =>
+  spawnSync(process.execPath, ['src/cli/main.ts', 'review', ...args], { cwd: root, input, encoding: 'utf8' });
+
+const recreate = `
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: legacy
+  namespace: tools
+  labels: {app.kubernetes.io/component: mcp-server}
+  annotations: {mcp-admission.dev/protocol: sse, mcp-admission.dev/termination-grace-period-seconds: "5"}
+spec:
+  replicas: 2
+  strategy: {type: Recreate}
+  template:
+    spec:
+      containers: [{name: server, ports: [{name: mcp, containerPort: 8080}], readinessProbe: {tcpSocket: {port: 8080}}}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: unrelated}
+data: {a: b}
+`;
+
+describe('mcp-admission review', () => {
+  it('mutates an SSE server and exits 0 (-o json)', () => {
+    const out = review(['-f', 'examples/sse-server.yaml', '-o', 'json']);
+    assert.equal(out.status, 0, out.stderr);
+    const entries = JSON.parse(out.stdout);
+    assert.deepEqual(entries.map((e: any) => [e.kind, e.namespace, e.name, e.allowed, e.denials.length]), [
+      ['Deployment', 'tools', 'weather', true, 0],
+      ['Service', 'tools', 'weather', true, 0],
+    ]);
+    assert.deepEqual(Object.keys(entries[0]), ['kind', 'namespace', 'name', 'allowed', 'patch', 'object', 'denials', 'warnings']);
+    assert.deepEqual(entries[0].object.spec.strategy, { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: 0 } });
+    assert.equal(entries[1].object.spec.sessionAffinity, 'ClientIP');
+    assert.ok(entries[0].warnings.some((w: string) => w.includes('spec.replicas')));
+  });
+
+  it('reads stdin, reports every denial with its field, leaves other kinds alone, exits 1', () => {
+    const out = review(['-f', '-', '-o', 'json'], recreate);
+    assert.equal(out.status, 1, out.stderr);
+    const [deployment, configMap] = JSON.parse(out.stdout);
+    assert.equal(deployment.allowed, false);
+    assert.deepEqual(deployment.denials.map((d: any) => d.field), [
+      'metadata.annotations[mcp-admission.dev/termination-grace-period-seconds]',
+      'spec.strategy.type',
+      'spec.template.spec.terminationGracePeriodSeconds',
+    ]);
+    assert.deepEqual([configMap.kind, configMap.allowed, configMap.patch], ['ConfigMap', true, []]);
+  });
+
+  it('applies a policy file: the shipped default policy gives the built-in decisions', () => {
+    const withPolicy = review(['-f', 'examples/sse-server.yaml', '-o', 'json', '--policy', 'deploy/policy/default.yaml']);
+    const without = review(['-f', 'examples/sse-server.yaml', '-o', 'json']);
+    assert.equal(withPolicy.status, 0, withPolicy.stderr);
+    assert.deepEqual(JSON.parse(withPolicy.stdout).map((e: any) => e.object), JSON.parse(without.stdout).map((e: any) => e.object));
+  });
+
+  it('prints YAML by default', () => {
+    const out = review(['-f', 'examples/sse-server.yaml']);
+    assert.equal(out.status, 0);
+    assert.match(out.stdout, /^- kind: Deployment\n {2}namespace: tools\n/);
+    assert.doesNotMatch(out.stdout, /&a\d|\*a\d/, 'no YAML anchors in output');
+  });
+
+  const bad: Array<[string, string[], string | undefined, RegExp]> = [
+    ['no -f', [], undefined, /usage/],
+    ['missing file', ['-f', 'nope.yaml'], undefined, /ENOENT/],
+    ['malformed YAML', ['-f', '-'], 'kind: [unclosed', /document 1/],
+    ['an object without kind', ['-f', '-'], 'metadata: {name: x}', /no apiVersion or kind/],
+    ['a Deployment that is not one', ['-f', '-'], 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x, labels: {app.kubernetes.io/component: mcp-server}}\nspec: 3', /does not match Deployment/],
+    ['an invalid policy file', ['-f', 'examples/sse-server.yaml', '--policy', '-'], undefined, /policy/],
+    ['unknown output', ['-f', 'examples/sse-server.yaml', '-o', 'table'], undefined, /usage/],
+  ];
+  for (const [name, args, input, message] of bad) {
+    it(`exits 2 on bad input: ${name}`, () => {
+      const out = review(args, input);
+      assert.equal(out.status, 2);
+      assert.match(out.stderr, message);
+      assert.equal(out.stdout, '');
+    });
+  }
+});

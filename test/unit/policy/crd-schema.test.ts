@@ -1,0 +1,46 @@
+/**
+ * The CRD's OpenAPI schema (deploy/crd) and the zod schema the webhook
+ * validates with (src/policy/transport-policy.ts) must describe the same
+ * spec: same fields, types, enums, ranges, patterns and required lists.
+ * Either one changing alone fails here.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { TransportPolicySpecShape } from '../../../src/policy/transport-policy.ts';
+
+type Schema = Record<string, any>;
+
+/** Keeps what both dialects say about validity; drops what only one can say. */
+function normalize(schema: Schema): Schema {
+  const out: Schema = {};
+  for (const key of ['type', 'enum', 'minimum', 'maximum', 'pattern'] as const) {
+    if (schema[key] === undefined) continue;
+    if (key === 'maximum' && schema[key] === Number.MAX_SAFE_INTEGER) continue;
+    out[key] = schema[key];
+  }
+  if (schema.required?.length) out.required = [...schema.required].sort();
+  if (schema.properties) out.properties = Object.fromEntries(Object.entries(schema.properties).map(([k, v]) => [k, normalize(v as Schema)]));
+  if (schema.items) out.items = normalize(schema.items);
+  if (schema.additionalProperties && typeof schema.additionalProperties === 'object') out.additionalProperties = normalize(schema.additionalProperties);
+  if (schema.anyOf) out.anyOf = schema.anyOf.map(normalize);
+  return out;
+}
+
+describe('MCPTransportPolicy schema', () => {
+  const crd = parse(readFileSync(new URL('../../../deploy/crd/mcptransportpolicies.yaml', import.meta.url), 'utf8'));
+  const version = crd.spec.versions.find((v: Schema) => v.storage);
+  const crdSpec = version.schema.openAPIV3Schema.properties.spec;
+
+  it('the CRD and the zod schema agree on every field', () => {
+    assert.deepEqual(normalize(crdSpec), normalize(z.toJSONSchema(TransportPolicySpecShape) as Schema));
+  });
+
+  it('the CRD names match the contract', () => {
+    assert.equal(crd.metadata.name, `${crd.spec.names.plural}.${crd.spec.group}`);
+    assert.equal(crd.spec.scope, 'Cluster');
+    assert.deepEqual(version.additionalPrinterColumns.map((c: Schema) => c.name), ['Mode', 'Namespaces', 'Grace', 'Age']);
+  });
+});
