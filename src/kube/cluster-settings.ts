@@ -50,10 +50,16 @@ export class ClusterSettingsSource implements SettingsSource {
     this.policyInformer = makeInformer<KubernetesObject>(
       options.kubeConfig,
       `/apis/${POLICY_GROUP}/${POLICY_VERSION}/${POLICY_PLURAL}`,
-      () =>
-        custom.listClusterCustomObject({ group: POLICY_GROUP, version: POLICY_VERSION, plural: POLICY_PLURAL }) as Promise<
-          KubernetesListObject<KubernetesObject>
-        >,
+      async () => {
+        try {
+          return (await custom.listClusterCustomObject({ group: POLICY_GROUP, version: POLICY_VERSION, plural: POLICY_PLURAL })) as KubernetesListObject<KubernetesObject>;
+        } catch (err) {
+          // No CRD installed means no policies: built-in defaults serve, and
+          // the watch retries until the CRD appears.
+          if ((err as { code?: number }).code === 404) return { apiVersion: 'v1', kind: 'List', metadata: {}, items: [] };
+          throw err;
+        }
+      },
     );
     this.namespaceInformer = makeInformer<V1Namespace>(options.kubeConfig, '/api/v1/namespaces', () => core.listNamespace());
     for (const informer of [this.policyInformer, this.namespaceInformer] as Array<Watched<KubernetesObject>>) {
@@ -109,8 +115,11 @@ export class ClusterSettingsSource implements SettingsSource {
   private onWatchError(informer: Watched<KubernetesObject>, err: unknown): void {
     if (this.stopped) return;
     this.options.metrics.policySyncErrors.inc();
-    this.options.metrics.policyStale.set(1);
-    this.options.logger.warn({ err }, 'lost the watch on policies or namespaces; keeping the last good policies and retrying');
+    const code = (err as { code?: number; statusCode?: number }).code ?? (err as { statusCode?: number }).statusCode;
+    if (code !== 404) {
+      this.options.metrics.policyStale.set(1);
+      this.options.logger.warn({ err }, 'lost the watch on policies or namespaces; keeping the last good policies and retrying');
+    }
     setTimeout(() => {
       if (!this.stopped) informer.start().catch(() => undefined);
     }, this.options.restartDelayMs ?? 1000).unref();

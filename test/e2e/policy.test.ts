@@ -1,0 +1,110 @@
+/**
+ * MCPTransportPolicy on a real API server (issue 4): a policy applied with
+ * kubectl changes what the next `kubectl apply` gets, without restarting
+ * the webhook; modes switch; invalid policies are refused with our message;
+ * deleting the policy brings the built-in defaults back.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { getJson, manifest, mustSucceed, REPO_ROOT, startE2E, type E2E } from './harness.ts';
+import { mcpDeployment, type Manifest } from './objects.ts';
+
+const NS = 'team-a-tools';
+
+function policy(spec: Manifest, name = 'team-a'): Manifest {
+  return { apiVersion: 'mcp-admission.dev/v1alpha1', kind: 'MCPTransportPolicy', metadata: { name }, spec };
+}
+
+describe('MCPTransportPolicy through kubectl', () => {
+  let env: E2E;
+  const server = (name: string) => mcpDeployment(name, { namespace: NS, annotations: { protocol: 'sse' } });
+  /** Grace period the API server would store for a fresh SSE Deployment, asked with a server-side dry run. */
+  const graceNow = async (): Promise<number | string> => {
+    const result = await env.apply(server('probe-grace'), ['--dry-run=server', '-o', 'json']);
+    if (result.code !== 0) return result.stderr;
+    return JSON.parse(result.stdout).spec.template.spec.terminationGracePeriodSeconds;
+  };
+  /** Polls until `graceNow()` equals `expected`; returns how long that took. */
+  const waitForGrace = async (expected: number | RegExp): Promise<number> => {
+    const started = performance.now();
+    for (;;) {
+      const grace = await graceNow();
+      if (typeof expected === 'number' ? grace === expected : expected.test(String(grace))) return performance.now() - started;
+      assert.ok(performance.now() - started < 10_000, `grace period still ${grace} after 10 s`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+
+  before(async () => {
+    env = await startE2E();
+    await mustSucceed(env.kubectl, ['apply', '-f', `${REPO_ROOT}/deploy/crd/mcptransportpolicies.yaml`]);
+    await mustSucceed(env.kubectl, ['wait', '--for=condition=Established', 'crd/mcptransportpolicies.mcp-admission.dev', '--timeout=30s']);
+    await mustSucceed(env.kubectl, ['apply', '-f', '-'], {
+      input: manifest({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS, labels: { team: 'a' } } }),
+    });
+  });
+  after(() => env?.stop());
+
+  it('with no policy, built-in defaults serve', async () => {
+    assert.equal(await graceNow(), 120);
+  });
+
+  it('a policy for the namespace takes effect without restart', async () => {
+    await mustSucceed(env.kubectl, ['apply', '-f', '-'], {
+      input: manifest(policy({ namespaceSelector: { matchLabels: { team: 'a' } }, defaults: { terminationGracePeriodSeconds: 300 } })),
+    });
+    const tookMs = await waitForGrace(300);
+    process.stderr.write(`e2e: policy change visible to admission after ${tookMs.toFixed(0)} ms\n`);
+    const printed = await mustSucceed(env.kubectl, ['get', 'mcptransportpolicies']);
+    assert.match(printed.stdout, /^NAME\s+MODE\s+NAMESPACES\s+GRACE\s+AGE\n/);
+    assert.match(printed.stdout, /team-a\s+.*300/);
+  });
+
+  it('a namespace the selector does not match keeps the defaults', async () => {
+    await mustSucceed(env.kubectl, ['create', 'namespace', 'team-b-tools']);
+    const result = await env.apply(mcpDeployment('other', { namespace: 'team-b-tools', annotations: { protocol: 'sse' } }), ['--dry-run=server', '-o', 'json']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(JSON.parse(result.stdout).spec.template.spec.terminationGracePeriodSeconds, 120);
+  });
+
+  it('mode validate refuses the same manifest with its fix', async () => {
+    await mustSucceed(env.kubectl, ['patch', 'mcptransportpolicy', 'team-a', '--type=merge', '-p', '{"spec":{"mode":"validate"}}']);
+    await waitForGrace(/denied the request/);
+    const result = await env.apply(server('gitops-app'));
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /admission webhook "validate.mcp-admission.dev" denied the request: mcp-admission refused deployment "gitops-app" in namespace "team-a-tools"/);
+    assert.match(result.stderr, /terminationGracePeriodSeconds: 300/);
+    assert.match(result.stderr, /maxUnavailable: 0/);
+  });
+
+  it('mode warn lets it through with warnings', async () => {
+    await mustSucceed(env.kubectl, ['patch', 'mcptransportpolicy', 'team-a', '--type=merge', '-p', '{"spec":{"mode":"warn"}}']);
+    await waitForGrace(30);
+    const result = await env.apply(server('warned-app'));
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /Warning: mcp-admission: spec.strategy.rollingUpdate.maxUnavailable/);
+    const stored = await getJson<Manifest>(env.kubectl, ['deployment', 'warned-app', '-n', NS]);
+    assert.equal(stored.spec.template.spec.terminationGracePeriodSeconds, 30);
+  });
+
+  it('an invalid policy is refused by kubectl with our message and field paths', async () => {
+    const result = await env.kubectl(['apply', '-f', '-'], {
+      input: manifest(policy({ defaults: { maxSurge: '0%' }, bounds: { minTerminationGracePeriodSeconds: 900, maxTerminationGracePeriodSeconds: 60 } }, 'broken')),
+    });
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /denied the request: mcp-admission refused MCPTransportPolicy "broken" \(2 problems\)/);
+    assert.match(result.stderr, /spec\.bounds\.minTerminationGracePeriodSeconds: 900 is above maxTerminationGracePeriodSeconds \(60\)/);
+    assert.match(result.stderr, /spec\.defaults\.maxSurge: "0%" leaves no room to roll/);
+  });
+
+  it('the CRD schema refuses what it can express, before the webhook', async () => {
+    const result = await env.kubectl(['apply', '-f', '-'], { input: manifest(policy({ mode: 'enforce' }, 'typo')) });
+    assert.notEqual(result.code, 0);
+    assert.match(result.stderr, /spec\.mode: Unsupported value: "enforce"/);
+  });
+
+  it('deleting the policy brings back the defaults', async () => {
+    await mustSucceed(env.kubectl, ['delete', 'mcptransportpolicy', 'team-a']);
+    await waitForGrace(120);
+  });
+});
