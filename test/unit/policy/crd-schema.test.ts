@@ -15,6 +15,10 @@ type Schema = Record<string, any>;
 
 /** Keeps what both dialects say about validity; drops what only one can say. */
 function normalize(schema: Schema): Schema {
+  // int-or-string: the CRD says so with an extension (structural schemas allow
+  // no types under anyOf) and checks range and pattern in CEL; zod says anyOf.
+  const types = (schema.anyOf ?? []).map((s: Schema) => s.type).sort().join();
+  if (schema['x-kubernetes-int-or-string'] || types === 'integer,string') return { intOrString: true };
   const out: Schema = {};
   for (const key of ['type', 'enum', 'minimum', 'maximum', 'pattern'] as const) {
     if (schema[key] === undefined) continue;
@@ -36,6 +40,13 @@ describe('MCPTransportPolicy schema', () => {
 
   it('the CRD and the zod schema agree on every field', () => {
     assert.deepEqual(normalize(crdSpec), normalize(z.toJSONSchema(TransportPolicySpecShape) as Schema));
+  });
+
+  it('the CRD checks maxSurge as zod does, in CEL', () => {
+    const maxSurge = crdSpec.properties.defaults.properties.maxSurge;
+    assert.equal(maxSurge['x-kubernetes-validations'][0].rule, "type(self) == int ? self >= 0 : self.matches('^[0-9]+%$')");
+    const zodMaxSurge = (z.toJSONSchema(TransportPolicySpecShape) as Schema).properties.defaults.properties.maxSurge;
+    assert.deepEqual(zodMaxSurge.anyOf.map((s: Schema) => s.minimum ?? s.pattern), [0, '^[0-9]+%$']);
   });
 
   it('the CRD names match the contract', () => {
