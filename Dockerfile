@@ -1,0 +1,28 @@
+# mcp-admission: the admission webhook and the prober, one image.
+#
+#   docker build -t ghcr.io/mcp-admission/mcp-admission:0.1.0 .
+#
+# Runs as a non-root user on a read-only root filesystem: it writes nothing
+# but logs to stdout (certificates are read from a mounted Secret).
+
+FROM node:24-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+# The `node` devDependency pins the runtime for npm scripts on developer
+# machines; the image already is Node 24, so skip its install script.
+RUN npm ci --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev --ignore-scripts
+
+FROM node:24-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /src/package.json ./
+COPY --from=build /src/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+# 65532: the conventional "nonroot" UID; numeric so runAsNonRoot can verify it.
+USER 65532:65532
+EXPOSE 8443 9090
+ENTRYPOINT ["node", "dist/cli/main.js"]
+CMD ["serve"]
