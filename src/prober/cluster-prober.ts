@@ -1,0 +1,288 @@
+/**
+ * The cluster prober (DESIGN.md, "The prober"): finds MCP Services, detects
+ * the transport each one speaks, and records it on the Service and on the
+ * Deployments it selects. All dependencies are passed in, so the same class
+ * runs from `probe --once`, from the watcher, and against a fake API in tests.
+ */
+import type { V1Deployment, V1Service } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { SYSTEM_NAMESPACES } from '../contract.ts';
+import { MCP_LABEL_SELECTOR, type ClusterApi } from './cluster-api.ts';
+import { mapConcurrent } from './concurrency.ts';
+import type { Detect, DetectionResult } from './detect.ts';
+import { transitionEvent } from './events.ts';
+import { describeApiError, isConflict, realSleep, withRetry, DEFAULT_RETRY_POLICY, type RetryPolicy, type Sleep } from './retry.ts';
+import { selectedDeployments, selectsDeployment } from './selection.ts';
+import { probeTargets } from './service-endpoint.ts';
+import {
+  detectionOf,
+  planStatus,
+  readTransportStatus,
+  type DetectionSummary,
+  type ProbedObject,
+  type StatusTransition,
+} from './transport-status.ts';
+
+/** What the cluster prober is built from. */
+export interface ClusterProberDeps {
+  api: ClusterApi;
+  detect: Detect;
+  /** The time written to `detectedAt` and Events. */
+  clock: () => Date;
+  logger: Logger;
+  /** Probes in flight at once. Default 8. */
+  concurrency?: number;
+  /** Default `cluster.local`. */
+  clusterDomain?: string;
+  /** Namespaces never probed, besides the system ones (e.g. the webhook's own). */
+  excludedNamespaces?: readonly string[];
+  retry?: RetryPolicy;
+  sleep?: Sleep;
+  /** `reportingInstance` of Events, e.g. the pod name. */
+  instance?: string;
+}
+
+/** What became of one object's annotations. */
+export interface AnnotationOutcome {
+  kind: 'Service' | 'Deployment';
+  name: string;
+  transition: StatusTransition;
+  sseConfigApplied?: boolean;
+  error?: string;
+}
+
+/** What became of one Service. */
+export interface ServiceProbeOutcome {
+  namespace: string;
+  name: string;
+  detection: DetectionResult;
+  objects: AnnotationOutcome[];
+}
+
+/** The result of {@link ClusterProber.probeAll}. */
+export interface ProbeRunSummary {
+  services: ServiceProbeOutcome[];
+  /** Objects whose annotations could not be written. */
+  errors: number;
+}
+
+/** Optimistic-concurrency retries per object before giving up on it. */
+const MAX_CONFLICT_RETRIES = 5;
+/** Writes per object in one pass: the status, then `sseConfigApplied` once the webhook has acted. */
+const MAX_WRITES_PER_OBJECT = 3;
+
+/** Finds, probes and annotates MCP servers. */
+export class ClusterProber {
+  readonly #deps: Required<Omit<ClusterProberDeps, 'excludedNamespaces'>> & { excluded: Set<string> };
+
+  constructor(deps: ClusterProberDeps) {
+    this.#deps = {
+      api: deps.api,
+      detect: deps.detect,
+      clock: deps.clock,
+      logger: deps.logger,
+      concurrency: deps.concurrency ?? 8,
+      clusterDomain: deps.clusterDomain ?? 'cluster.local',
+      retry: deps.retry ?? DEFAULT_RETRY_POLICY,
+      sleep: deps.sleep ?? realSleep,
+      instance: deps.instance ?? 'mcp-admission-prober',
+      excluded: new Set([...SYSTEM_NAMESPACES, ...(deps.excludedNamespaces ?? [])]),
+    };
+  }
+
+  /** True when Services in `namespace` are probed. */
+  watchesNamespace(namespace: string | undefined): boolean {
+    return namespace !== undefined && !this.#deps.excluded.has(namespace);
+  }
+
+  /**
+   * Probes every MCP Service once (`probe --once`). A Service whose probe or
+   * annotation fails is reported in the summary; the others go on. Throws
+   * only when the Services cannot be listed at all.
+   */
+  async probeAll(): Promise<ProbeRunSummary> {
+    const { api, retry, sleep, concurrency, logger } = this.#deps;
+    const services = (await withRetry(() => api.listServices(MCP_LABEL_SELECTOR), retry, sleep)).filter((service) =>
+      this.watchesNamespace(service.metadata?.namespace),
+    );
+    logger.info({ services: services.length, concurrency }, 'probing MCP services');
+    const deploymentsByNamespace = new Map<string, Promise<V1Deployment[]>>();
+    const outcomes = await mapConcurrent(services, concurrency, (service) => {
+      const namespace = service.metadata?.namespace ?? '';
+      let deployments = deploymentsByNamespace.get(namespace);
+      if (!deployments) {
+        deployments = withRetry(() => api.listDeployments(namespace), retry, sleep);
+        deploymentsByNamespace.set(namespace, deployments);
+      }
+      return this.probeService(service, { deployments });
+    });
+    const errors = outcomes.reduce((sum, outcome) => sum + outcome.objects.filter((o) => o.error).length, 0);
+    return { services: outcomes, errors };
+  }
+
+  /**
+   * Probes one Service and records the result on it and on the Deployments it
+   * selects. `refresh` (a `revalidate` change) rewrites `detectedAt` and
+   * announces the result even when nothing changed. Never throws.
+   */
+  async probeService(
+    service: V1Service,
+    options: { refresh?: boolean; deployments?: Promise<V1Deployment[]> | V1Deployment[] } = {},
+  ): Promise<ServiceProbeOutcome> {
+    const { api, retry, sleep, logger } = this.#deps;
+    const namespace = service.metadata?.namespace ?? '';
+    const name = service.metadata?.name ?? '';
+    const log = logger.child({ service: `${namespace}/${name}` });
+
+    let deployments: V1Deployment[] = [];
+    let listError: string | undefined;
+    try {
+      deployments = selectedDeployments(
+        service,
+        await (options.deployments ?? withRetry(() => api.listDeployments(namespace), retry, sleep)),
+      );
+    } catch (err) {
+      listError = describeApiError(err);
+      log.warn({ err: listError }, 'cannot list deployments; annotating the service only');
+    }
+
+    const detection = await this.#detectService(service, deployments);
+    log.info(
+      { protocol: detection.protocol, protocolVersion: detection.protocolVersion, latencyMs: detection.latencyMs, reason: detection.reason },
+      'probed',
+    );
+
+    const detectedAt = this.#deps.clock().toISOString();
+    const refresh = options.refresh ?? false;
+    const objects: AnnotationOutcome[] = [];
+    objects.push(await this.#record({ kind: 'Service', object: service }, detection, { detectedAt, refresh }));
+    for (const deployment of deployments) {
+      objects.push(await this.#record({ kind: 'Deployment', object: deployment }, detection, { detectedAt, refresh }));
+    }
+    if (listError) objects.push({ kind: 'Deployment', name: '*', transition: 'unchanged', error: listError });
+    return { namespace, name, detection, objects };
+  }
+
+  /**
+   * Brings one Deployment's annotations in line with the Service that selects
+   * it, without probing: a new Deployment behind a known Service, or the
+   * webhook's SSE settings now visible (`sseConfigApplied`). Never throws.
+   */
+  async syncDeployment(deployment: V1Deployment, services: readonly V1Service[]): Promise<AnnotationOutcome | undefined> {
+    const service = services.find(
+      (candidate) => selectsDeployment(candidate, deployment) && readTransportStatus(candidate.metadata?.annotations),
+    );
+    const status = service && readTransportStatus(service.metadata?.annotations);
+    if (!status) return undefined;
+    return await this.#record({ kind: 'Deployment', object: deployment }, { ...detectionOf(status), authRequired: false }, {
+      detectedAt: status.detectedAt,
+      refresh: false,
+    });
+  }
+
+  /** Tries the candidate URLs in order; the first that answers as MCP wins. */
+  async #detectService(service: V1Service, deployments: V1Deployment[]): Promise<DetectionResult> {
+    const targets = probeTargets(service, {
+      clusterDomain: this.#deps.clusterDomain,
+      ...(deployments[0]?.metadata?.annotations ? { fallbackAnnotations: deployments[0].metadata.annotations } : {}),
+    });
+    if ('error' in targets) return { protocol: 'unknown', authRequired: false, reason: targets.error, latencyMs: 0 };
+    const failures: string[] = [];
+    let latencyMs = 0;
+    for (const url of targets.urls) {
+      let result: DetectionResult;
+      try {
+        result = await this.#deps.detect(url);
+      } catch (err) {
+        result = { protocol: 'unknown', authRequired: false, reason: `probe error: ${String(err)}`, latencyMs: 0 };
+      }
+      latencyMs += result.latencyMs;
+      if (result.protocol !== 'unknown' || result.authRequired) return { ...result, latencyMs };
+      failures.push(targets.urls.length > 1 ? `${new URL(url).pathname}: ${result.reason}` : result.reason);
+    }
+    return { protocol: 'unknown', authRequired: false, reason: failures.join('; '), latencyMs };
+  }
+
+  /**
+   * Writes the status on one object. Re-reads and decides again on a
+   * conflict; after a write, decides again on the object the API server
+   * returned, because the mutating webhook applies the SSE settings in that
+   * very UPDATE (DESIGN.md, "The prober") and `sseConfigApplied` can then be
+   * recorded at once.
+   */
+  async #record(
+    target: ProbedObject,
+    detection: DetectionSummary & { authRequired: boolean },
+    options: { detectedAt: string; refresh: boolean },
+  ): Promise<AnnotationOutcome> {
+    const { logger } = this.#deps;
+    const name = target.object.metadata?.name ?? '';
+    const namespace = target.object.metadata?.namespace ?? '';
+    const outcome: AnnotationOutcome = { kind: target.kind, name, transition: 'unchanged' };
+    let current = target;
+    let refresh = options.refresh;
+    let conflicts = 0;
+    let writes = 0;
+    const transitions: StatusTransition[] = [];
+    try {
+      for (;;) {
+        const plan = planStatus(current, detection, { detectedAt: options.detectedAt, refresh });
+        if (plan.transition !== 'unchanged' && plan.transition !== 'updated') transitions.push(plan.transition);
+        if (writes >= MAX_WRITES_PER_OBJECT) break;
+        if (!plan.annotations) {
+          await this.#emitEvent(current, plan, detection.reason);
+          if (plan.status.sseConfigApplied !== undefined) outcome.sseConfigApplied = plan.status.sseConfigApplied;
+          break;
+        }
+        try {
+          current = await this.#patch(current, plan.annotations);
+          writes += 1;
+          refresh = false;
+          await this.#emitEvent(current, plan, detection.reason);
+        } catch (err) {
+          if (!isConflict(err) || ++conflicts > MAX_CONFLICT_RETRIES) throw err;
+          logger.debug({ object: `${target.kind} ${namespace}/${name}` }, 'conflict; re-reading');
+          current = await this.#read(current);
+        }
+      }
+      outcome.transition = transitions[0] ?? (writes > 0 ? 'updated' : 'unchanged');
+    } catch (err) {
+      outcome.error = describeApiError(err);
+      logger.warn({ object: `${target.kind} ${namespace}/${name}`, err: outcome.error }, 'cannot record transport status');
+    }
+    return outcome;
+  }
+
+  async #patch(target: ProbedObject, annotations: Record<string, string>): Promise<ProbedObject> {
+    const { api, retry, sleep } = this.#deps;
+    const metadata = target.object.metadata ?? {};
+    const patch = { annotations, ...(metadata.resourceVersion ? { resourceVersion: metadata.resourceVersion } : {}) };
+    const namespace = metadata.namespace ?? '';
+    const name = metadata.name ?? '';
+    if (target.kind === 'Service') {
+      return { kind: 'Service', object: await withRetry(() => api.patchService(namespace, name, patch), retry, sleep) };
+    }
+    return { kind: 'Deployment', object: await withRetry(() => api.patchDeployment(namespace, name, patch), retry, sleep) };
+  }
+
+  async #read(target: ProbedObject): Promise<ProbedObject> {
+    const { api, retry, sleep } = this.#deps;
+    const namespace = target.object.metadata?.namespace ?? '';
+    const name = target.object.metadata?.name ?? '';
+    if (target.kind === 'Service') {
+      return { kind: 'Service', object: await withRetry(() => api.readService(namespace, name), retry, sleep) };
+    }
+    return { kind: 'Deployment', object: await withRetry(() => api.readDeployment(namespace, name), retry, sleep) };
+  }
+
+  /** Events are best-effort: a failure to emit one is logged, never fatal. */
+  async #emitEvent(target: ProbedObject, plan: ReturnType<typeof planStatus>, failureReason: string): Promise<void> {
+    const event = transitionEvent(target, plan, failureReason, this.#deps.clock(), this.#deps.instance);
+    if (!event) return;
+    try {
+      await withRetry(() => this.#deps.api.createEvent(event.metadata?.namespace ?? '', event), this.#deps.retry, this.#deps.sleep);
+    } catch (err) {
+      this.#deps.logger.warn({ reason: event.reason, err: describeApiError(err) }, 'cannot emit event');
+    }
+  }
+}

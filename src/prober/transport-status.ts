@@ -1,0 +1,176 @@
+/**
+ * What the prober writes on a Service or Deployment: the `detected-protocol`
+ * and `transport-status` annotations (DESIGN.md, "Annotations"), when to
+ * write them, and whether the webhook's SSE settings are visible yet. Pure:
+ * objects in, annotations out.
+ */
+import type { V1Deployment, V1Service } from '@kubernetes/client-node';
+import { Annotations, DETECTED_PROTOCOLS, type DetectedProtocol, type TransportStatus } from '../contract.ts';
+
+/** An object the prober annotates. */
+export type ProbedObject = { kind: 'Service'; object: V1Service } | { kind: 'Deployment'; object: V1Deployment };
+
+/** The part of a detection that the annotations record. */
+export interface DetectionSummary {
+  protocol: DetectedProtocol;
+  protocolVersion?: string;
+  endpoint?: string;
+  reason: string;
+}
+
+/**
+ * The smallest grace period that counts as SSE-safe: the built-in lower
+ * bound of the policy (DESIGN.md, MCPTransportPolicy: bounds 30..3600).
+ */
+export const MIN_SSE_GRACE_PERIOD_SECONDS = 30;
+
+/** Why a write happens; each maps to an Event (or none). */
+export type StatusTransition =
+  /** First result on this object, or a `revalidate` asked for a fresh one. */
+  | 'detected'
+  /** The protocol differs from the one recorded. */
+  | 'changed'
+  /** The probe found nothing; `kept` when a known protocol stays recorded. */
+  | 'failed'
+  /** The webhook's SSE settings became visible. */
+  | 'sse-config-applied'
+  /** Details changed (reason, version, generation); no event. */
+  | 'updated'
+  /** Nothing to write. */
+  | 'unchanged';
+
+/** The outcome of {@link planStatus}. */
+export interface StatusPlan {
+  transition: StatusTransition;
+  /** Annotations to merge onto the object; absent when nothing is written. */
+  annotations?: Record<string, string>;
+  status: TransportStatus;
+  previous?: TransportStatus;
+  /** True when a failed probe left a previously known protocol in place. */
+  kept: boolean;
+}
+
+/** Reads and checks the `transport-status` annotation; undefined when absent or malformed. */
+export function readTransportStatus(annotations: Record<string, string> | undefined): TransportStatus | undefined {
+  const raw = annotations?.[Annotations.transportStatus];
+  if (!raw) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const status = parsed as Partial<TransportStatus>;
+  if (!DETECTED_PROTOCOLS.includes(status.protocol as DetectedProtocol)) return undefined;
+  if (typeof status.detectedAt !== 'string' || typeof status.reason !== 'string') return undefined;
+  return status as TransportStatus;
+}
+
+/**
+ * True once the webhook's SSE settings are visible on the object (DESIGN.md,
+ * "What happens to an SSE server"). Checked on the settings themselves, not
+ * on the `applied` annotation: an object that already had safe settings gets
+ * no `applied` note, yet is safe.
+ * - Deployment: `RollingUpdate` with `maxUnavailable: 0`, and a grace period
+ *   of at least 30 s and at least the `termination-grace-period-seconds`
+ *   annotation when it parses.
+ * - Service: `sessionAffinity: ClientIP`, or affinity opted out with
+ *   `session-affinity: "false"` (then the webhook has nothing to apply).
+ */
+export function sseSettingsVisible(target: ProbedObject): boolean {
+  if (target.kind === 'Service') {
+    const annotations = target.object.metadata?.annotations ?? {};
+    return target.object.spec?.sessionAffinity === 'ClientIP' || annotations[Annotations.sessionAffinity] === 'false';
+  }
+  const spec = target.object.spec;
+  const strategy = spec?.strategy;
+  if (strategy?.type !== 'RollingUpdate') return false;
+  const maxUnavailable = strategy.rollingUpdate?.maxUnavailable;
+  if (!(maxUnavailable === 0 || maxUnavailable === '0' || maxUnavailable === '0%')) return false;
+  const requested = Number(target.object.metadata?.annotations?.[Annotations.terminationGracePeriodSeconds]);
+  const wanted = Number.isInteger(requested) && requested > 0 ? Math.max(requested, MIN_SSE_GRACE_PERIOD_SECONDS) : MIN_SSE_GRACE_PERIOD_SECONDS;
+  // The API server defaults an unset grace period to 30 s.
+  const grace = spec?.template?.spec?.terminationGracePeriodSeconds ?? 30;
+  return grace >= wanted;
+}
+
+/**
+ * Decides what to write on `target` for `detection`.
+ * - A result identical to the recorded one is not rewritten (a periodic
+ *   probe causes no writes, so no webhook calls), unless `refresh` (a
+ *   `revalidate` change) asks for a new `detectedAt`.
+ * - A failed probe (`unknown`) never erases a known protocol: a server that
+ *   is down during a rollout is still SSE. The failure is reported (an Event)
+ *   and the annotations stay.
+ */
+export function planStatus(
+  target: ProbedObject,
+  detection: DetectionSummary,
+  options: { detectedAt: string; refresh: boolean },
+): StatusPlan {
+  const metadata = target.object.metadata ?? {};
+  const annotations = metadata.annotations ?? {};
+  const previous = readTransportStatus(annotations);
+  const recordedProtocol = annotations[Annotations.detectedProtocol];
+
+  if (detection.protocol === 'unknown' && previous && previous.protocol !== 'unknown') {
+    return { transition: 'failed', status: previous, previous, kept: true };
+  }
+
+  const sameDetection =
+    previous !== undefined &&
+    previous.protocol === detection.protocol &&
+    previous.protocolVersion === detection.protocolVersion &&
+    previous.endpoint === detection.endpoint &&
+    previous.reason === detection.reason;
+  const sseConfigApplied = detection.protocol === 'sse' ? sseSettingsVisible(target) : undefined;
+  const status: TransportStatus = {
+    protocol: detection.protocol,
+    ...(detection.protocolVersion ? { protocolVersion: detection.protocolVersion } : {}),
+    ...(detection.endpoint ? { endpoint: detection.endpoint } : {}),
+    detectedAt: sameDetection && !options.refresh ? previous.detectedAt : options.detectedAt,
+    ...(metadata.generation !== undefined ? { observedGeneration: metadata.generation } : {}),
+    ...(sseConfigApplied !== undefined ? { sseConfigApplied } : {}),
+    reason: detection.reason,
+  };
+
+  const unchanged =
+    sameDetection &&
+    !options.refresh &&
+    recordedProtocol === detection.protocol &&
+    previous.observedGeneration === status.observedGeneration &&
+    previous.sseConfigApplied === status.sseConfigApplied;
+  if (unchanged) return { transition: 'unchanged', status, previous, kept: false };
+
+  return {
+    transition: transitionOf(previous, status, options.refresh),
+    annotations: {
+      [Annotations.detectedProtocol]: status.protocol,
+      [Annotations.transportStatus]: JSON.stringify(status),
+    },
+    status,
+    ...(previous ? { previous } : {}),
+    kept: false,
+  };
+}
+
+function transitionOf(previous: TransportStatus | undefined, next: TransportStatus, refresh: boolean): StatusTransition {
+  if (next.protocol === 'unknown') {
+    return previous?.protocol === 'unknown' && previous.reason === next.reason && !refresh ? 'updated' : 'failed';
+  }
+  if (!previous || refresh) return 'detected';
+  if (previous.protocol !== next.protocol) return 'changed';
+  if (next.sseConfigApplied === true && previous.sseConfigApplied !== true) return 'sse-config-applied';
+  return 'updated';
+}
+
+/** Rebuilds the detection a Service's status records, to copy it onto a Deployment. */
+export function detectionOf(status: TransportStatus): DetectionSummary {
+  return {
+    protocol: status.protocol,
+    ...(status.protocolVersion ? { protocolVersion: status.protocolVersion } : {}),
+    ...(status.endpoint ? { endpoint: status.endpoint } : {}),
+    reason: status.reason,
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * kubeClusterApi speaks to an API server the way the RBAC and the contract
+ * expect: the requests it sends are checked on a recording HTTP server
+ * standing in for kube-apiserver (the real one is in the e2e suite).
+ */
+import assert from 'node:assert/strict';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { KubeConfig } from '@kubernetes/client-node';
+import { kubeClusterApi, MCP_LABEL_SELECTOR, type ClusterApi } from '../../src/prober/cluster-api.ts';
+
+interface Seen {
+  method: string;
+  url: string;
+  contentType: string | undefined;
+  body: unknown;
+}
+
+describe('kubeClusterApi', () => {
+  const seen: Seen[] = [];
+  let api: ClusterApi;
+  const server = createServer((req: IncomingMessage, res) => {
+    let raw = '';
+    req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
+    req.on('end', () => {
+      seen.push({ method: req.method ?? '', url: req.url ?? '', contentType: req.headers['content-type'], body: raw ? JSON.parse(raw) : undefined });
+      const status = req.url?.includes('/conflicted') ? 409 : 200;
+      const body = req.url?.endsWith('/services') || req.url?.includes('/services?')
+        ? { apiVersion: 'v1', kind: 'ServiceList', metadata: {}, items: [{ metadata: { name: 's', namespace: 't' } }] }
+        : status === 409
+          ? { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Conflict', code: 409 }
+          : { metadata: { name: 's', namespace: 't', resourceVersion: '8' } };
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    });
+  });
+
+  before(async () => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromOptions({
+      clusters: [{ name: 'c', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
+      users: [{ name: 'u', token: 'x' }],
+      contexts: [{ name: 'ctx', cluster: 'c', user: 'u' }],
+      currentContext: 'ctx',
+    });
+    api = kubeClusterApi(kubeConfig);
+  });
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+
+  it('lists MCP services in all namespaces by label', async () => {
+    const services = await api.listServices(MCP_LABEL_SELECTOR);
+    assert.equal(services.length, 1);
+    const url = new URL(seen.at(-1)!.url, 'http://x');
+    assert.equal(url.pathname, '/api/v1/services');
+    assert.equal(url.searchParams.get('labelSelector'), 'app.kubernetes.io/component=mcp-server');
+  });
+
+  it('patches annotations with a JSON merge patch guarded by resourceVersion', async () => {
+    await api.patchDeployment('t', 'd', { resourceVersion: '7', annotations: { 'mcp-admission.dev/detected-protocol': 'sse' } });
+    const request = seen.at(-1)!;
+    assert.equal(request.method, 'PATCH');
+    assert.equal(request.url, '/apis/apps/v1/namespaces/t/deployments/d');
+    assert.equal(request.contentType, 'application/merge-patch+json');
+    assert.deepEqual(request.body, { metadata: { resourceVersion: '7', annotations: { 'mcp-admission.dev/detected-protocol': 'sse' } } });
+  });
+
+  it('surfaces a conflict as code 409', async () => {
+    await assert.rejects(api.patchService('t', 'conflicted', { annotations: {} }), (err: { code?: number }) => err.code === 409);
+  });
+
+  it('creates core v1 Events in the object namespace', async () => {
+    await api.createEvent('t', { metadata: { generateName: 's.' }, involvedObject: { kind: 'Service', name: 's' }, reason: 'TransportDetected' });
+    assert.equal(seen.at(-1)!.url, '/api/v1/namespaces/t/events');
+    assert.equal(seen.at(-1)!.method, 'POST');
+  });
+});
