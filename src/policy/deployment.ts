@@ -77,8 +77,27 @@ export function mutateDeployment(deployment: Deployment, settings: TransportSett
   }
 
   if (changes.length === 0) return { object: deployment, changes };
-  copy.metadata.annotations = { ...copy.metadata.annotations, [Annotations.applied]: `SSE settings: ${changes.join('; ')}` };
+  copy.metadata.annotations = { ...copy.metadata.annotations, [Annotations.applied]: describeSettingsInForce(copy, settings, workload) };
   return { object: copy, changes };
+}
+
+/**
+ * The `applied` annotation: the SSE settings now in force, not this pass's
+ * delta. Written from the result alone, so a re-apply that the webhook
+ * mends back to the same object writes the same words and stores nothing new.
+ */
+function describeSettingsInForce(deployment: Deployment, settings: TransportSettings, workload: Workload): string {
+  const spec = deployment.spec;
+  const parts: string[] = [];
+  const rollingUpdate = spec.strategy?.rollingUpdate;
+  if (spec.strategy?.type === 'RollingUpdate' && rollingUpdate?.maxUnavailable === 0) {
+    parts.push(`strategy RollingUpdate(maxSurge ${String(rollingUpdate.maxSurge)}, maxUnavailable 0)`);
+  }
+  parts.push(`terminationGracePeriodSeconds ${spec.template.spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_PERIOD_SECONDS}`);
+  const mcp = findMcpContainer(spec.template.spec.containers, workload.annotations.values.port);
+  const sleep = (mcp?.container.lifecycle?.preStop as { sleep?: { seconds?: number } } | undefined)?.sleep?.seconds;
+  if (settings.preStopSleepSeconds > 0 && sleep !== undefined) parts.push(`preStop sleep ${sleep}s on container "${mcp?.container.name}"`);
+  return `SSE settings: ${parts.join('; ')}`;
 }
 
 /** Judges a Deployment as it will be stored. Reports every problem. */

@@ -51,7 +51,8 @@ export function mutateService(service: Service, settings: TransportSettings): Mu
       ? `session affinity timeout ${current ?? '(unset)'} -> ${timeoutSeconds}s`
       : `sessionAffinity ${service.spec.sessionAffinity ?? '(unset)'} -> ClientIP (timeout ${timeoutSeconds}s)`,
   ];
-  copy.metadata.annotations = { ...copy.metadata.annotations, [Annotations.applied]: `SSE settings: ${changes.join('; ')}` };
+  // The settings in force, not the delta: see describeSettingsInForce in deployment.ts.
+  copy.metadata.annotations = { ...copy.metadata.annotations, [Annotations.applied]: `SSE settings: sessionAffinity ClientIP (timeout ${timeoutSeconds}s)` };
   return { object: copy, changes };
 }
 

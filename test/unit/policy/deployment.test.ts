@@ -198,6 +198,15 @@ describe('Deployment rules', () => {
     }
   });
 
+  it('a re-apply that resets a value the webhook set is mended back to the very same object', () => {
+    const stored = mutateDeployment(deployment(), settings()).object;
+    const reapplied = structuredClone(stored);
+    reapplied.spec.template.spec.terminationGracePeriodSeconds = 30;
+    const mended = mutateDeployment(reapplied, settings());
+    assert.deepEqual(mended.changes, ['terminationGracePeriodSeconds 30 -> 120']);
+    assert.deepEqual(mended.object, stored);
+  });
+
   it('every denial explains itself and carries a fix', () => {
     const { denials } = judge(setStrategy(deployment(), { type: 'Recreate' }), settings());
     const message = denials[0]?.message ?? '';

@@ -48,7 +48,7 @@ describe('POST /mutate and /validate', () => {
     assert.deepEqual(decodePatch(body), [
       { op: 'replace', path: '/spec/template/spec/terminationGracePeriodSeconds', value: 120 },
       { op: 'replace', path: '/spec/strategy/rollingUpdate/maxUnavailable', value: 0 },
-      { op: 'add', path: '/metadata/annotations/mcp-admission.dev~1applied', value: 'SSE settings: strategy RollingUpdate(maxSurge 25%, maxUnavailable 25%) -> RollingUpdate(maxSurge 25%, maxUnavailable 0); terminationGracePeriodSeconds 30 -> 120' },
+      { op: 'add', path: '/metadata/annotations/mcp-admission.dev~1applied', value: 'SSE settings: strategy RollingUpdate(maxSurge 25%, maxUnavailable 0); terminationGracePeriodSeconds 120' },
     ]);
   });
 
