@@ -5,6 +5,9 @@
  * deleting the policy brings the built-in defaults back.
  */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import { getJson, manifest, mustSucceed, REPO_ROOT, startE2E, type E2E } from './harness.ts';
 import { mcpDeployment, type Manifest } from './objects.ts';
@@ -106,5 +109,53 @@ describe('MCPTransportPolicy through kubectl', () => {
   it('deleting the policy brings back the defaults', async () => {
     await mustSucceed(env.kubectl, ['delete', 'mcptransportpolicy', 'team-a']);
     await waitForGrace(120);
+  });
+
+  it('with the API server gone, the last good policies stay in force and the staleness is reported', async () => {
+    await mustSucceed(env.kubectl, ['apply', '-f', '-'], {
+      input: manifest(policy({ namespaceSelector: { matchLabels: { team: 'a' } }, defaults: { terminationGracePeriodSeconds: 450 } })),
+    });
+    await waitForGrace(450);
+    await env.controlPlane.apiserver.stop();
+
+    const webhook = env.webhook!;
+    const metric = async (): Promise<string> =>
+      new Promise((resolve, reject) =>
+        httpGet({ host: '127.0.0.1', port: webhook.metricsPort, path: '/metrics' }, (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => resolve(text));
+        }).on('error', reject),
+      );
+    const deadline = performance.now() + 15_000;
+    while (!/^mcp_admission_policy_stale 1$/m.test(await metric())) {
+      assert.ok(performance.now() < deadline, 'mcp_admission_policy_stale turns 1 within 15 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+
+    // The API server cannot call us now, so ask the webhook directly, as it would.
+    const object = server('offline');
+    const review = {
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: { uid: 'offline-1', kind: { group: 'apps', version: 'v1', kind: 'Deployment' }, namespace: NS, operation: 'CREATE', object },
+    };
+    const answer = await new Promise<any>((resolve, reject) => {
+      const req = httpsRequest(
+        { host: '127.0.0.1', port: webhook.port, path: '/mutate', method: 'POST', ca: readFileSync(webhook.certificates.caCert), headers: { 'content-type': 'application/json' } },
+        (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => resolve(JSON.parse(text)));
+        },
+      );
+      req.on('error', reject);
+      req.end(JSON.stringify(review));
+    });
+    const patch = JSON.parse(Buffer.from(answer.response.patch, 'base64').toString('utf8'));
+    assert.ok(
+      patch.some((op: any) => op.path === '/spec/template/spec/terminationGracePeriodSeconds' && op.value === 450),
+      JSON.stringify(patch),
+    );
   });
 });
