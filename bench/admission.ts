@@ -1,0 +1,371 @@
+/**
+ * Admission benchmark, direct (`npm run bench`, not a test; issue 7): HTTPS
+ * keep-alive load with realistic AdmissionReviews against the real `serve`
+ * and, in the same run and the same way, against a floor server (bare
+ * node:https that parses the body and answers a fixed allow). Reports
+ * requests/s, p50/p99/p99.9 latency, errors, server CPU and peak RSS, and the
+ * ratio of `serve` to the floor, against the targets: throughput ≥ 0.8 × the
+ * floor's, RSS ≤ 80 MB. Prints a table and writes it as Markdown to
+ * `bench/results/`.
+ *
+ * Both servers and the load generator are separate processes, so each is
+ * measured from /proc alone and the client never shares a server's event
+ * loop. `serve` runs with `--log-level warn`, so the per-request info log
+ * line is not written (as the floor writes none).
+ *
+ * Both servers run as JavaScript, as the image runs `dist/`: `src/` is
+ * compiled with tsconfig.build.json into `bench/results/build/` (the floor's
+ * types are stripped into the same place). Node's type stripping, when a
+ * process runs .ts directly, costs some 20-50 MB of RSS that production
+ * never pays; `--sources ts` measures that way anyway.
+ *
+ * Flags: `--duration S` (measured seconds per phase, 10), `--warmup S` (2),
+ * `--concurrency 16,64`, `--profile` (afterwards, profile `serve` with
+ * --cpu-prof at the first concurrency and print the top functions),
+ * `--sources js|ts` (js).
+ */
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { get } from 'node:https';
+import { stripTypeScriptTypes } from 'node:module';
+import { createServer } from 'node:net';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DevelopmentCertificateSource } from '../src/server/certificate-source.ts';
+import { statusMb, type LoadOptions, type LoadResult } from './load.ts';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const RESULTS = new URL('results/', import.meta.url).pathname;
+const TARGET_RATIO = 0.8;
+const TARGET_RSS_MB = 80;
+
+const { values: flags } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '2' },
+    concurrency: { type: 'string', default: '16,64' },
+    profile: { type: 'boolean', default: false },
+    sources: { type: 'string', default: 'js' },
+  },
+});
+if (flags.sources !== 'js' && flags.sources !== 'ts') throw new Error('--sources is js or ts');
+const durationMs = Number(flags.duration) * 1000;
+const warmupMs = Number(flags.warmup) * 1000;
+const concurrencies = flags.concurrency.split(',').map(Number);
+const clockTicks = 100; // USER_HZ: 100 on every Linux architecture Node runs on.
+
+/**
+ * One certificate for both servers, given to `serve` as files the way a
+ * cluster does (a Secret volume), so both pay the same TLS cost and `serve`
+ * takes its production path (FileCertificateSource) rather than the
+ * development one.
+ */
+const certDir = mkdtempSync(join(tmpdir(), 'mcp-admission-bench-'));
+const certFile = join(certDir, 'tls.crt');
+const keyFile = join(certDir, 'tls.key');
+{
+  const development = new DevelopmentCertificateSource();
+  await development.start();
+  const pair = development.current();
+  writeFileSync(certFile, pair.cert);
+  writeFileSync(keyFile, pair.key, { mode: 0o600 });
+}
+
+/** Entry points of the two servers, compiled to JavaScript unless `--sources ts`. */
+const BUILD = `${RESULTS}build/`;
+let serveEntry = 'src/cli/main.ts';
+let floorEntry = 'bench/floor-server.ts';
+if (flags.sources === 'js') {
+  // tsc emits even when the tree has type errors elsewhere (e.g. a test in progress); say so and go on.
+  const build = spawnSync(join(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json', '--outDir', BUILD, '--sourceMap', 'false'], { cwd: ROOT, encoding: 'utf8' });
+  if (build.status !== 0) process.stderr.write(`warning: tsc reported errors, measuring what it emitted:\n${build.stdout.slice(0, 2000)}\n`);
+  if (!existsSync(`${BUILD}cli/main.js`)) throw new Error(`tsc emitted no ${BUILD}cli/main.js`);
+  writeFileSync(`${BUILD}floor-server.js`, stripTypeScriptTypes(readFileSync(join(ROOT, 'bench/floor-server.ts'), 'utf8')));
+  serveEntry = `${BUILD}cli/main.js`;
+  floorEntry = `${BUILD}floor-server.js`;
+}
+
+const children: ChildProcess[] = [];
+process.on('exit', () => {
+  rmSync(certDir, { recursive: true, force: true });
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+});
+process.on('SIGINT', () => process.exit(130));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function logOf(child: ChildProcess): () => string {
+  let text = '';
+  child.stdout?.on('data', (chunk: Buffer) => (text = (text + chunk.toString()).slice(-4000)));
+  child.stderr?.on('data', (chunk: Buffer) => (text = (text + chunk.toString()).slice(-4000)));
+  return () => text;
+}
+
+async function waitReady(port: number, child: ChildProcess, log: () => string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server exited (${child.exitCode}):\n${log()}`);
+    const status = await new Promise<number>((resolve) => {
+      get({ host: '127.0.0.1', port, path: '/readyz', rejectUnauthorized: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      }).on('error', () => resolve(0));
+    });
+    if (status === 200) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`server not ready after 30 s:\n${log()}`);
+}
+
+interface Target {
+  name: string;
+  port: number;
+  child: ChildProcess;
+}
+
+async function startServe(extraNodeArgs: string[] = []): Promise<Target> {
+  const [port, metricsPort] = [await freePort(), await freePort()];
+  const env = { ...process.env };
+  delete env.KUBERNETES_SERVICE_HOST; // built-in policy defaults, no cluster
+  const child = spawn(
+    process.execPath,
+    [
+      ...extraNodeArgs,
+      serveEntry,
+      'serve',
+      '--host', '127.0.0.1',
+      '--port', String(port),
+      '--metrics-port', String(metricsPort),
+      '--tls-cert', certFile,
+      '--tls-key', keyFile,
+      '--policy-source', 'builtin',
+      '--log-level', 'warn',
+      '--shutdown-delay-seconds', '0',
+    ],
+    { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  children.push(child);
+  await waitReady(port, child, logOf(child));
+  return { name: 'serve', port, child };
+}
+
+async function startFloor(): Promise<Target> {
+  const child = spawn(process.execPath, [floorEntry, certFile, keyFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  const log = logOf(child);
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.once('data', (chunk: Buffer) => resolve((JSON.parse(chunk.toString()) as { port: number }).port));
+    child.once('exit', (code) => reject(new Error(`floor server exited (${code}):\n${log()}`)));
+  });
+  await waitReady(port, child, log).catch(() => undefined); // the floor has no /readyz; any answer will do
+  return { name: 'floor', port, child };
+}
+
+function runLoad(target: Target, concurrency: number): Promise<LoadResult> {
+  const options: LoadOptions = { port: target.port, serverPid: target.child.pid!, concurrency, warmupMs, durationMs, clockTicks };
+  const child = fork(new URL('load.ts', import.meta.url).pathname, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    child.once('message', (result: LoadResult) => resolve(result));
+    child.once('exit', (code) => reject(new Error(`load generator exited (${code}) without a result`)));
+    child.send(options);
+  });
+}
+
+interface Row {
+  concurrency: number;
+  target: string;
+  result: LoadResult;
+  /** VmHWM after the phase: the peak since the process started, start-up included. */
+  peakRssMb: number;
+}
+
+const fixed = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
+
+function table(rows: Row[]): string {
+  const header = ['conc.', 'target', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'errors', 'server CPU s', 'server CPU %', 'CPU ms/req', 'RSS under load MB', 'peak RSS incl. start-up MB', 'client CPU %', 'serve/floor'];
+  const lines = rows.map((row) => {
+    const r = row.result;
+    const rps = r.requests / r.seconds;
+    const floor = rows.find((o) => o.concurrency === row.concurrency && o.target === 'floor');
+    const ratio = row.target === 'serve' && floor ? rps / (floor.result.requests / floor.result.seconds) : NaN;
+    return [
+      String(row.concurrency),
+      row.target,
+      fixed(rps, 0),
+      fixed(r.p50, 2),
+      fixed(r.p99, 2),
+      fixed(r.p999, 2),
+      String(r.errors),
+      fixed(r.serverCpuSeconds, 2),
+      fixed((r.serverCpuSeconds / r.seconds) * 100, 0),
+      fixed((r.serverCpuSeconds * 1000) / r.requests, 3),
+      fixed(r.serverRssMb, 1),
+      fixed(row.peakRssMb, 1),
+      fixed((r.clientCpuSeconds / r.seconds) * 100, 0),
+      Number.isFinite(ratio) ? `${fixed(ratio, 2)} ${ratio >= TARGET_RATIO ? '(ok)' : '(MISS)'}` : '',
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const fmt = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [fmt(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...lines.map(fmt)].join('\n');
+}
+
+function cpuModel(): string {
+  const match = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+  return match?.[1] ?? 'unknown';
+}
+
+/** Top self-time functions of a .cpuprofile, and self time by where the code lives. */
+function summarizeProfile(file: string, top = 20): string {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as {
+    nodes: { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }[];
+    samples: number[];
+    timeDeltas: number[];
+  };
+  const byId = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const stack = (id: number) => {
+    const frames = [];
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) frames.push(byId.get(at)!);
+    return frames;
+  };
+  const name = (frame: { functionName: string; url: string; lineNumber: number }) => {
+    const url = frame.url.replace(`file://${BUILD}`, 'src/').replace(`file://${ROOT}`, '');
+    return `${frame.functionName || '(anonymous)'} ${url ? `${url}:${frame.lineNumber + 1}` : ''}`.trim();
+  };
+  // Start-up (module loading, key reading) is not what is measured: skip samples until the first request.
+  const first = profile.samples.findIndex((id) => stack(id).some((f) => /server\/app\.[jt]s$/.test(f.url)));
+  const self = new Map<string, number>();
+  const area = new Map<string, number>();
+  let total = 0;
+  profile.samples.forEach((id, i) => {
+    if (i < first) return;
+    const frames = stack(id);
+    const frame = frames[0]!;
+    if (frame.functionName === '(idle)') return;
+    const us = profile.timeDeltas[i] ?? 0;
+    total += us;
+    const url = frame.url.replace(`file://${BUILD}`, 'src/').replace(`file://${ROOT}`, '');
+    // A native frame says little alone: name the JavaScript function that called it.
+    const caller = url ? undefined : frames.find((f) => f.url);
+    const key = caller ? `${name(frame)} <- ${name(caller)}` : name(frame);
+    self.set(key, (self.get(key) ?? 0) + us);
+    // Natives count for the code that called them; GC and (program) stand alone.
+    const at = caller ? caller.url.replace(`file://${BUILD}`, 'src/').replace(`file://${ROOT}`, '') : url;
+    const where =
+      /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(at)?.[1] ??
+      (at.startsWith('src/') ? at.split('/').slice(0, 2).join('/') : at.startsWith('node:') ? 'node: internals' : at || frame.functionName);
+    area.set(where, (area.get(where) ?? 0) + us);
+  });
+  const pct = (us: number) => `${((us / total) * 100).toFixed(1).padStart(5)}%`;
+  const rank = (m: Map<string, number>, n: number) =>
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([k, us]) => `  ${pct(us)}  ${k}`)
+      .join('\n');
+  return `busy time from the first request on, idle excluded\n\nself time by function (top ${top}):\n${rank(self, top)}\n\nself time by package / area:\n${rank(area, 15)}`;
+}
+
+async function profileServe(concurrency: number): Promise<string> {
+  const dir = `${RESULTS}profile-${Date.now()}`;
+  mkdirSync(dir, { recursive: true });
+  const target = await startServe(['--cpu-prof', '--cpu-prof-dir', dir]);
+  await runLoad(target, concurrency);
+  const exited = new Promise((resolve) => target.child.once('exit', resolve));
+  target.child.kill('SIGTERM');
+  await exited;
+  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  if (!file) throw new Error(`no .cpuprofile written in ${dir}`);
+  return `profile: ${dir}/${file}\n\n${summarizeProfile(`${dir}/${file}`)}`;
+}
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const machine = `${availableParallelism()} CPUs (${cpuModel()}), Node ${process.version}, load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`;
+  process.stdout.write(`mcp-admission direct benchmark\n${machine}\n`);
+  process.stdout.write(`each phase: ${warmupMs / 1000} s warm-up + ${durationMs / 1000} s measured; servers run from ${flags.sources === 'js' ? 'compiled JavaScript' : '.ts sources (type stripping)'}; serve runs with --log-level warn (no per-request log line), built-in policy, TLS from files\n`);
+
+  const [floor, serve] = [await startFloor(), await startServe()];
+  const rows: Row[] = [];
+  for (const concurrency of concurrencies) {
+    for (const target of [floor, serve]) {
+      process.stdout.write(`  ${target.name} at concurrency ${concurrency} (load average ${loadavg()[0]!.toFixed(2)}) ...`);
+      const result = await runLoad(target, concurrency);
+      rows.push({ concurrency, target: target.name, result, peakRssMb: statusMb(target.child.pid!, 'VmHWM') });
+      process.stdout.write(` ${fixed(result.requests / result.seconds, 0)} req/s${result.errors ? `, ${result.errors} errors (${result.firstError})` : ''}\n`);
+    }
+  }
+  for (const target of [floor, serve]) target.child.kill('SIGTERM');
+
+  const serveRows = rows.filter((r) => r.target === 'serve');
+  const ratios = serveRows.map((r) => {
+    const f = rows.find((o) => o.target === 'floor' && o.concurrency === r.concurrency)!;
+    return r.result.requests / f.result.requests;
+  });
+  const maxRss = Math.max(...serveRows.map((r) => r.result.serverRssMb));
+  const maxHwm = Math.max(...serveRows.map((r) => r.peakRssMb));
+  const errors = rows.reduce((n, r) => n + r.result.errors, 0);
+  const verdict = [
+    `- throughput: serve/floor ${ratios.map((r) => fixed(r, 2)).join(', ')} at concurrency ${concurrencies.join(', ')} (target ≥ ${TARGET_RATIO}): ${ratios.every((r) => r >= TARGET_RATIO) ? 'met' : 'MISSED'}`,
+    `- memory: serve RSS under load ${fixed(maxRss, 1)} MB (target ≤ ${TARGET_RSS_MB} MB): ${maxRss <= TARGET_RSS_MB ? 'met' : 'MISSED'}; peak since start (VmHWM, start-up included) ${fixed(maxHwm, 1)} MB: ${maxHwm <= TARGET_RSS_MB ? 'met' : 'MISSED'}`,
+    `- errors: ${errors}`,
+  ].join('\n');
+  const mix = serveRows[0]
+    ? Object.entries(serveRows[serveRows.length - 1]!.result.perKind)
+        .map(([name, k]) => `${name}: p50 ${fixed(k.p50, 2)} ms, p99 ${fixed(k.p99, 2)} ms`)
+        .join('; ')
+    : '';
+  const rendered = table(rows);
+  process.stdout.write(`\n${rendered}\n\n${verdict}\nserve per request kind at concurrency ${concurrencies[concurrencies.length - 1]}: ${mix}\n`);
+
+  let profile = '';
+  if (flags.profile) {
+    process.stdout.write(`\nprofiling serve at concurrency ${concurrencies[0]} ...\n`);
+    profile = await profileServe(concurrencies[0]!);
+    process.stdout.write(`${profile}\n`);
+  } else if (!ratios.every((r) => r >= TARGET_RATIO)) {
+    process.stdout.write('throughput target missed: run with --profile for the top functions of serve\n');
+  }
+
+  mkdirSync(RESULTS, { recursive: true });
+  const stamp = started.toISOString().slice(0, 16).replace(':', '-');
+  const file = `${RESULTS}admission-${stamp}.md`;
+  const markdown = [
+    `# mcp-admission direct benchmark, ${started.toISOString()}`,
+    '',
+    `Machine: ${machine}.`,
+    '',
+    `Request mix, round-robin per connection loop: Deployment review (~3.2 KB) to /mutate, the same to /validate, Service review (~0.7 KB) to /mutate. HTTPS keep-alive, ${warmupMs / 1000} s warm-up then ${durationMs / 1000} s measured per phase. Servers run from ${flags.sources === 'js' ? 'compiled JavaScript (as the image runs dist/)' : '.ts sources (type stripping)'}; serve: \`--log-level warn\` (no per-request log line), built-in policy, the same RSA 2048 certificate as the floor, from files. CPU % is of one core; client CPU % is the load generator's.`,
+    '',
+    rendered,
+    '',
+    verdict,
+    '',
+    `serve per request kind at concurrency ${concurrencies[concurrencies.length - 1]}: ${mix}`,
+    ...(profile ? ['', '```', profile, '```'] : []),
+    '',
+  ].join('\n');
+  writeFileSync(file, markdown);
+  process.stdout.write(`\nwritten to ${file.replace(ROOT, '')}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);
