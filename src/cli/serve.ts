@@ -3,10 +3,8 @@
  * metrics, certificate source and settings source, then the app and the
  * servers; nothing below this file reads flags, env or globals.
  */
-import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import type { SettingsSource } from '../admission/admission.ts';
-import { ClusterSettingsSource } from '../kube/cluster-settings.ts';
 import { createApp } from '../server/app.ts';
 import { DevelopmentCertificateSource, FileCertificateSource, type CertificateSource } from '../server/certificate-source.ts';
 import { ConfigError, SERVE_USAGE, parseServeConfig, type ServeConfig } from '../server/config.ts';
@@ -41,6 +39,12 @@ async function settingsSource(config: ServeConfig, logger: Logger, metrics: Admi
     logger.info('no policy source: built-in defaults in force');
     return { ...staticSettings(), ready: () => true };
   }
+  // Loaded only here: the Kubernetes client is the largest part of the
+  // webhook's memory, and file or built-in policies do not need it.
+  const [{ KubeConfig }, { ClusterSettingsSource }] = await Promise.all([
+    import('@kubernetes/client-node'),
+    import('../kube/cluster-settings.ts'),
+  ]);
   const kubeConfig = new KubeConfig();
   if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
   else kubeConfig.loadFromDefault();

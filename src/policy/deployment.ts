@@ -12,7 +12,7 @@ import type { Finding, Verdict } from './finding.ts';
 import { findMcpContainer } from './mcp-container.ts';
 import type { Deployment } from './objects.ts';
 import type { TransportSettings } from './settings.ts';
-import { describeWorkload, isZero, kubectlMergePatch, type Workload } from './workload.ts';
+import { copyJson, describeWorkload, isZero, kubectlMergePatch, type Workload } from './workload.ts';
 
 /** Kubernetes defaults for fields the rules read (pkg/apis/apps/v1/defaults.go, core/v1). */
 const DEFAULT_MAX_SURGE = '25%';
@@ -40,7 +40,7 @@ export function mutateDeployment(deployment: Deployment, settings: TransportSett
   if (workload.protocol.protocol !== 'sse' || workload.annotations.denials.length > 0) {
     return { object: deployment, changes: [] };
   }
-  const copy = structuredClone(deployment);
+  const copy = copyJson(deployment);
   const changes: string[] = [];
   const spec = copy.spec;
 

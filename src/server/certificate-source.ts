@@ -9,7 +9,6 @@ import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createSecureContext } from 'node:tls';
-import { generate } from 'selfsigned';
 
 export interface KeyPair {
   cert: Buffer;
@@ -119,6 +118,8 @@ export class DevelopmentCertificateSource implements CertificateSource {
 
   async start(): Promise<void> {
     const altNames = this.hosts.map((host) => (/^[0-9.]+$|:/.test(host) ? { type: 7 as const, ip: host } : { type: 2 as const, value: host }));
+    // Loaded on first use: production serves certificate files and never needs it.
+    const { generate } = await import('selfsigned');
     const pems = await generate([{ name: 'commonName', value: 'mcp-admission development' }], {
       keySize: 2048,
       algorithm: 'sha256',
