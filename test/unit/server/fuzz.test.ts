@@ -55,7 +55,7 @@ const mutatedReview = fc
     mutations: fc.array(fc.record({ at: fc.nat(), value: interesting }), { minLength: 1, maxLength: 6 }),
   })
   .map(({ base, mutations }) => {
-    let review = structuredClone(fixtures[base]!);
+    let review: unknown = structuredClone(fixtures[base]);
     for (const { at, value } of mutations) {
       const all = paths(review);
       review = plant(review, all[at % all.length]!, value);
