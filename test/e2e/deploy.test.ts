@@ -1,0 +1,116 @@
+/**
+ * No manifest can rot (issue 6): what users install is rendered by kubectl's
+ * own kustomize and accepted by a real API server (server-side dry-run, the
+ * CRD applied first for real so the policy kind resolves), and the webhook
+ * configurations agree with the product contract.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { MCP_COMPONENT_LABEL, MCP_COMPONENT_VALUE, SYSTEM_NAMESPACES } from '../../src/contract.ts';
+import { REPO_ROOT, mustSucceed, startE2E, type E2E } from './harness.ts';
+import { renderKustomization } from './harness/manifests.ts';
+import { generateWebhookCertificates } from './harness/webhook.ts';
+
+type Json = Record<string, any>;
+
+describe('deploy/', () => {
+  let env: E2E;
+  const render = (path: string): Promise<Json[]> => renderKustomization(env.kubectl, path);
+  const key = (o: Json): string => `${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name}`;
+
+  before(async () => {
+    // startE2E installs deploy/crd for real (custom resources resolve only
+    // once their CRD is served). The namespace is created for real too: a
+    // server-side dry run stores nothing, and namespaced objects are refused
+    // in a namespace that does not exist.
+    env = await startE2E({ webhook: false });
+    await mustSucceed(env.kubectl, ['apply', '-f', join(REPO_ROOT, 'deploy/webhook/namespace.yaml')]);
+  });
+  after(() => env?.stop());
+
+  it('installs with kubectl apply -k deploy/ --dry-run=server', async () => {
+    const result = await env.kubectl(['apply', '-k', join(REPO_ROOT, 'deploy'), '--dry-run=server']);
+    assert.equal(result.code, 0, result.stderr);
+    for (const kind of ['namespace', 'deployment.apps', 'service', 'poddisruptionbudget.policy',
+      'mutatingwebhookconfiguration.admissionregistration.k8s.io',
+      'validatingwebhookconfiguration.admissionregistration.k8s.io']) {
+      assert.match(result.stdout, new RegExp(`^${kind.replaceAll('.', '\\.')}/\\S+ (created|configured|unchanged) \\(server dry run\\)$`, 'm'));
+    }
+    // Pod Security "restricted" is enforced in our namespace: a warning here
+    // means the webhook's pod template would not be admitted.
+    assert.doesNotMatch(result.stderr, /violate PodSecurity/);
+  });
+
+  it('installs with the generated certificate: kubectl apply -k certs/out/', async () => {
+    const certs = await generateWebhookCertificates(join(env.dir, 'certs-out'));
+    const objects = await render(certs.dir);
+    const secret = objects.find((o) => o.kind === 'Secret');
+    assert.equal(secret?.type, 'kubernetes.io/tls');
+    assert.equal(secret?.metadata.name, 'mcp-admission-webhook-tls');
+    assert.equal(secret?.metadata.namespace, 'mcp-admission');
+    const webhooks = objects.flatMap((o) => (o.webhooks ?? []) as Json[]);
+    assert.equal(webhooks.length, 3);
+    for (const webhook of webhooks) assert.equal(webhook.clientConfig.caBundle, certs.caBundle);
+    const result = await env.kubectl(['apply', '-k', certs.dir, '--dry-run=server']);
+    assert.equal(result.code, 0, result.stderr);
+  });
+
+  it('the cert-manager overlay is deploy/ plus certificates and cainjector annotations', async () => {
+    const base = await render(join(REPO_ROOT, 'deploy'));
+    const overlay = await render(join(REPO_ROOT, 'deploy/overlays/cert-manager'));
+    const added = overlay.filter((o) => o.apiVersion === 'cert-manager.io/v1');
+    assert.deepEqual(added.map(key).sort(), [
+      'Certificate/mcp-admission/mcp-admission-ca',
+      'Certificate/mcp-admission/mcp-admission-webhook',
+      'Issuer/mcp-admission/mcp-admission-ca',
+      'Issuer/mcp-admission/mcp-admission-selfsigned',
+    ]);
+    const serving = added.find((o) => key(o) === 'Certificate/mcp-admission/mcp-admission-webhook');
+    assert.equal(serving?.spec.secretName, 'mcp-admission-webhook-tls');
+    // The overlay lists deploy/'s parts by hand; this catches one left out.
+    assert.deepEqual(overlay.filter((o) => !added.includes(o)).map(key).sort(), base.map(key).sort());
+    for (const config of overlay.filter((o) => /WebhookConfiguration$/.test(o.kind))) {
+      assert.equal(
+        config.metadata.annotations?.['cert-manager.io/inject-ca-from'],
+        'mcp-admission/mcp-admission-webhook',
+      );
+    }
+  });
+
+  it('the webhook configurations follow the contract', async () => {
+    const objects = await render(join(REPO_ROOT, 'deploy/admission'));
+    const byName = new Map<string, Json>(
+      objects.flatMap((o) => ((o.webhooks ?? []) as Json[]).map((w): [string, Json] => [w.name, w])),
+    );
+    assert.deepEqual([...byName.keys()].sort(), [
+      'mutate.mcp-admission.dev',
+      'policy.validate.mcp-admission.dev',
+      'validate.mcp-admission.dev',
+    ]);
+    for (const name of ['mutate.mcp-admission.dev', 'validate.mcp-admission.dev']) {
+      const webhook = byName.get(name) as Json;
+      assert.deepEqual(webhook.objectSelector, { matchLabels: { [MCP_COMPONENT_LABEL]: MCP_COMPONENT_VALUE } });
+      assert.deepEqual(webhook.namespaceSelector.matchExpressions, [
+        { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [...SYSTEM_NAMESPACES, 'mcp-admission'] },
+      ]);
+      assert.deepEqual(
+        (webhook.rules as Json[]).map((r) => `${r.apiGroups}/${r.apiVersions}/${r.resources}:${r.operations}`),
+        ['apps/v1/deployments:CREATE,UPDATE', '/v1/services:CREATE,UPDATE'],
+      );
+      assert.equal(webhook.clientConfig.service.path, name.startsWith('mutate') ? '/mutate' : '/validate');
+    }
+    const policy = byName.get('policy.validate.mcp-admission.dev') as Json;
+    assert.equal(policy.objectSelector, undefined);
+    assert.deepEqual(policy.rules, [{
+      apiGroups: ['mcp-admission.dev'], apiVersions: ['v1alpha1'], resources: ['mcptransportpolicies'],
+      operations: ['CREATE', 'UPDATE'], scope: 'Cluster',
+    }]);
+    assert.equal(byName.get('mutate.mcp-admission.dev')?.reinvocationPolicy, 'IfNeeded');
+    for (const webhook of byName.values()) {
+      assert.equal(webhook.sideEffects, 'None');
+      assert.equal(webhook.failurePolicy, 'Fail');
+      assert.deepEqual(webhook.admissionReviewVersions, ['v1', 'v1beta1']);
+    }
+  });
+});

@@ -1,0 +1,51 @@
+/**
+ * The manifests under deploy/, rendered by kubectl's own kustomize (the
+ * code path of `kubectl apply -k`) and applied to the harness's API server.
+ */
+import { resolve } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import { REPO_ROOT } from './controlplane.ts';
+import { mustSucceed, type Kubectl } from './kubectl.ts';
+
+/** A Kubernetes object as plain JSON. */
+export type KubeObject = Record<string, any>;
+
+/** `kubectl kustomize DIR`, parsed; DIR is absolute or relative to the repository. */
+export async function renderKustomization(kubectl: Kubectl, dir: string): Promise<KubeObject[]> {
+  const { stdout } = await mustSucceed(kubectl, ['kustomize', resolve(REPO_ROOT, dir)]);
+  return parseAllDocuments(stdout)
+    .map((doc) => doc.toJS() as KubeObject | null)
+    .filter((object): object is KubeObject => object !== null);
+}
+
+/** `kubectl apply -f -` of `objects` as one List; a no-op for none. */
+export async function applyObjects(kubectl: Kubectl, objects: KubeObject[], args: string[] = []): Promise<void> {
+  if (objects.length === 0) return;
+  await mustSucceed(kubectl, ['apply', ...args, '-f', '-'], {
+    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
+  });
+}
+
+/**
+ * Installs deploy/crd and waits until its CRDs are established. Resolves to
+ * false when deploy/crd is empty.
+ */
+export async function installCrds(kubectl: Kubectl): Promise<boolean> {
+  const crds = await renderKustomization(kubectl, 'deploy/crd');
+  if (crds.length === 0) return false;
+  await applyObjects(kubectl, crds, ['--server-side']);
+  await mustSucceed(kubectl, [
+    'wait', '--for=condition=Established', '--timeout=30s',
+    ...crds.map((crd) => `customresourcedefinition/${crd.metadata.name}`),
+  ]);
+  return true;
+}
+
+/**
+ * Installs deploy/policy, the default MCPTransportPolicy users get. Takes a
+ * few seconds right after the CRD is created: kubectl waits for the new kind
+ * to show up in discovery.
+ */
+export async function installDefaultPolicy(kubectl: Kubectl): Promise<void> {
+  await applyObjects(kubectl, await renderKustomization(kubectl, 'deploy/policy'));
+}
