@@ -6,10 +6,14 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import type { CertificateSource } from './certificate-source.ts';
 import type { AdmissionMetrics } from './metrics.ts';
 import type express from 'express';
+
+/** Time a just-accepted connection has to send its request once the listener is closed. */
+const IDLE_CONNECTION_GRACE_MS = 1000;
 
 export interface ServerOptions {
   app: express.Express;
@@ -76,9 +80,15 @@ export async function startServers(options: ServerOptions): Promise<RunningServe
       accepting = false;
       logger.info({ delayMs: options.shutdownDelayMs }, 'shutting down: readiness now fails');
       await new Promise((resolve) => setTimeout(resolve, options.shutdownDelayMs));
-      // close() stops accepting and drops idle keep-alive connections; busy
-      // ones finish their request (answered with Connection: close) first.
-      await new Promise<void>((resolve) => https.close(() => resolve()));
+      // Stop accepting, but not the way https.Server#close does it: that also
+      // drops every connection without a request in progress, including one
+      // accepted a moment ago whose request is on its way, which its client
+      // sees as a reset. Since draining began every answer closes its
+      // connection, so after a short grace only such stragglers remain idle.
+      const closed = new Promise<void>((resolve) => TlsServer.prototype.close.call(https, () => resolve()));
+      await new Promise((resolve) => setTimeout(resolve, IDLE_CONNECTION_GRACE_MS));
+      https.closeIdleConnections();
+      await closed;
       await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
       certificates.stop();
       logger.info('shut down');
