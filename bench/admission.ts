@@ -22,7 +22,9 @@
  * Flags: `--duration S` (measured seconds per phase, 10), `--warmup S` (2),
  * `--concurrency 16,64`, `--profile` (afterwards, profile `serve` with
  * --cpu-prof at the first concurrency and print the top functions),
- * `--sources js|ts` (js).
+ * `--sources js|ts` (js), `--soak S` (afterwards, S seconds at 80% of the
+ * throughput `serve` reached at the first concurrency, paced open-loop:
+ * errors, latency and the RSS trend; `npm run soak`).
  */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -47,6 +49,7 @@ const { values: flags } = parseArgs({
     concurrency: { type: 'string', default: '16,64' },
     profile: { type: 'boolean', default: false },
     sources: { type: 'string', default: 'js' },
+    soak: { type: 'string', default: '0' },
   },
 });
 if (flags.sources !== 'js' && flags.sources !== 'ts') throw new Error('--sources is js or ts');
@@ -171,8 +174,8 @@ async function startFloor(): Promise<Target> {
   return { name: 'floor', port, child };
 }
 
-function runLoad(target: Target, concurrency: number): Promise<LoadResult> {
-  const options: LoadOptions = { port: target.port, serverPid: target.child.pid!, concurrency, warmupMs, durationMs, clockTicks };
+function runLoad(target: Target, concurrency: number, overrides: Partial<LoadOptions> = {}): Promise<LoadResult> {
+  const options: LoadOptions = { port: target.port, serverPid: target.child.pid!, concurrency, warmupMs, durationMs, clockTicks, ...overrides };
   const child = fork(new URL('load.ts', import.meta.url).pathname, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.push(child);
   return new Promise((resolve, reject) => {
@@ -292,6 +295,50 @@ async function profileServe(concurrency: number): Promise<string> {
   return `profile: ${dir}/${file}\n\n${summarizeProfile(`${dir}/${file}`)}`;
 }
 
+/** Least-squares slope of `values` sampled once a second, in units per minute. */
+function slopePerMinute(values: number[]): number {
+  const n = values.length;
+  if (n < 2) return NaN;
+  const meanX = (n - 1) / 2;
+  const meanY = values.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  values.forEach((y, x) => {
+    num += (x - meanX) * (y - meanY);
+    den += (x - meanX) ** 2;
+  });
+  return (num / den) * 60;
+}
+
+/**
+ * The soak: `serve` held at 80% of the throughput it reached at the first
+ * concurrency, paced open-loop, for `--soak` seconds. Memory is flat when the
+ * RSS trend over the second half of the window is near zero.
+ */
+async function soakServe(serve: Target, rows: Row[]): Promise<string> {
+  const concurrency = concurrencies[0]!;
+  const saturated = rows.find((r) => r.target === 'serve' && r.concurrency === concurrency)!.result;
+  const rate = Math.round((0.8 * saturated.requests) / saturated.seconds);
+  const seconds = Number(flags.soak);
+  process.stdout.write(`
+soak: serve at ${rate} req/s (80% of ${fixed(saturated.requests / saturated.seconds, 0)}) for ${seconds} s ...
+`);
+  const result = await runLoad(serve, concurrency, { ratePerSecond: rate, durationMs: seconds * 1000 });
+  const timeline = result.rssTimeline;
+  const secondHalf = timeline.slice(Math.floor(timeline.length / 2));
+  const summary = [
+    `## Soak: ${seconds} s at 80% of saturation`,
+    '',
+    `| rate req/s | achieved req/s | requests | errors | p50 ms | p99 ms | p99.9 ms | RSS first s MB | RSS last s MB | RSS max MB | RSS trend, 2nd half, MB/min |`,
+    `|---|---|---|---|---|---|---|---|---|---|---|`,
+    `| ${rate} | ${fixed(result.requests / result.seconds, 0)} | ${result.requests} | ${result.errors} | ${fixed(result.p50, 2)} | ${fixed(result.p99, 2)} | ${fixed(result.p999, 2)} | ${fixed(timeline[0] ?? NaN, 1)} | ${fixed(timeline[timeline.length - 1] ?? NaN, 1)} | ${fixed(result.serverRssMb, 1)} | ${fixed(slopePerMinute(secondHalf), 2)} |`,
+    '',
+    `RSS once a second (MB): ${timeline.map((v) => v.toFixed(0)).join(' ')}`,
+  ].join('\n');
+  process.stdout.write(`${summary}\n`);
+  return summary;
+}
+
 async function main(): Promise<void> {
   const started = new Date();
   const machine = `${availableParallelism()} CPUs (${cpuModel()}), Node ${process.version}, load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`;
@@ -308,6 +355,7 @@ async function main(): Promise<void> {
       process.stdout.write(` ${fixed(result.requests / result.seconds, 0)} req/s${result.errors ? `, ${result.errors} errors (${result.firstError})` : ''}\n`);
     }
   }
+  const soak = Number(flags.soak) > 0 ? await soakServe(serve, rows) : '';
   for (const target of [floor, serve]) target.child.kill('SIGTERM');
 
   const serveRows = rows.filter((r) => r.target === 'serve');
@@ -355,6 +403,7 @@ async function main(): Promise<void> {
     verdict,
     '',
     `serve per request kind at concurrency ${concurrencies[concurrencies.length - 1]}: ${mix}`,
+    ...(soak ? ['', soak] : []),
     ...(profile ? ['', '```', profile, '```'] : []),
     '',
   ].join('\n');

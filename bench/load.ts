@@ -20,6 +20,8 @@ export interface LoadOptions {
   warmupMs: number;
   durationMs: number;
   clockTicks: number;
+  /** Open-loop pacing: requests are started at this total rate instead of back to back. */
+  ratePerSecond?: number;
 }
 
 export interface LoadResult {
@@ -37,6 +39,8 @@ export interface LoadResult {
   /** Largest VmRSS of the server sampled every 100 ms in the window, MB. */
   serverRssMb: number;
   perKind: Record<string, { requests: number; p50: number; p99: number }>;
+  /** VmRSS of the server in MB, once a second through the measured window. */
+  rssTimeline: number[];
 }
 
 /** utime + stime of a process, in seconds. */
@@ -108,17 +112,29 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   let next = 0;
   let serverRssMb = 0;
   let rssSampler: NodeJS.Timeout | undefined;
+  const rssTimeline: number[] = [];
+  let ticks = 0;
 
   const edge = setTimeout(() => {
     serverCpuAtStart = processCpuSeconds(options.serverPid, options.clockTicks);
     const cpu = process.cpuUsage();
     clientCpuAtStart = (cpu.user + cpu.system) / 1e6;
-    rssSampler = setInterval(() => (serverRssMb = Math.max(serverRssMb, statusMb(options.serverPid, 'VmRSS'))), 100);
+    rssSampler = setInterval(() => {
+      const rss = statusMb(options.serverPid, 'VmRSS');
+      serverRssMb = Math.max(serverRssMb, rss);
+      if (ticks++ % 10 === 0) rssTimeline.push(rss);
+    }, 100);
   }, options.warmupMs);
 
   async function loop(): Promise<void> {
     while (performance.now() < measureTo) {
       const i = next++;
+      if (options.ratePerSecond) {
+        const due = start + (i * 1000) / options.ratePerSecond;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        if (performance.now() >= measureTo) break;
+      }
       const k = i % kinds.length;
       const sent = performance.now();
       const error = await post(agent, options.port, kinds[k]!, Math.floor(i / kinds.length));
@@ -160,6 +176,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     clientCpuSeconds,
     serverRssMb,
     perKind,
+    rssTimeline,
   };
 }
 
