@@ -17,7 +17,7 @@ import { parseManifests } from '../settings/manifests.ts';
 import { loadPolicyFile } from '../settings/policy-file.ts';
 import { staticSettings } from '../settings/static-source.ts';
 
-const USAGE = 'usage: mcp-admission review -f FILE|- [--policy FILE] [-o yaml|json]\n';
+const USAGE = 'usage: mcp-admission review -f FILE|- [--policy FILE] [-o yaml|json] [--webhook-namespace NS]\n';
 
 /** One entry of `review -o json` (DESIGN.md "Command line"). */
 export interface ReviewEntry {
@@ -85,7 +85,7 @@ export async function run(args: string[]): Promise<number> {
         filename: { type: 'string', short: 'f' },
         policy: { type: 'string' },
         output: { type: 'string', short: 'o', default: 'yaml' },
-        namespace: { type: 'string', default: 'mcp-admission' },
+        'webhook-namespace': { type: 'string', default: 'mcp-admission' },
       },
       strict: true,
     }).values;
@@ -102,7 +102,7 @@ export async function run(args: string[]): Promise<number> {
     const policies = options.policy ? await loadPolicyFile(options.policy) : [];
     const entries = reviewObjects(parseManifests(text, options.filename), {
       settings: staticSettings(policies),
-      ownNamespace: options.namespace,
+      ownNamespace: options['webhook-namespace'],
     });
     process.stdout.write(options.output === 'json' ? `${JSON.stringify(entries, null, 2)}\n` : stringify(entries, { aliasDuplicateObjects: false }));
     return entries.every((e) => e.allowed) ? 0 : 1;
