@@ -10,14 +10,14 @@
  *
  * The API server learns of such changes through informers, a moment after
  * they are stored, and each of the four kinds has its own. So a switch waits
- * until a server-side dry run shows exactly the configuration asked for:
- * which mutator changed the object (by the annotation each writes), and,
- * from the API server's own metrics, which validator looked at it.
+ * until server-side dry runs show exactly the configuration asked for: which
+ * mutator changed the object (by the annotation each writes) and which
+ * validators are in force.
  */
 import { mustSucceed, type E2E } from '../test/e2e/harness.ts';
 import { installWebhookConfigurations } from '../test/e2e/harness/webhook.ts';
 import { Annotations } from '../src/contract.ts';
-import { CEL_APPLIED_ANNOTATION, CEL_POLICY_NAME, celAdmissionPolicies } from './cel-policies.ts';
+import { CEL_APPLIED_ANNOTATION, CEL_POLICY_NAME, SKIP_CEL_MUTATION_ANNOTATION, celAdmissionPolicies } from './cel-policies.ts';
 import { parseMetrics, total, type ApiClient } from './kube-api.ts';
 import { mcpDeploymentObject } from './workloads.ts';
 
@@ -48,13 +48,9 @@ export function checkStored(configuration: AdmissionConfiguration, object: Json)
 
 const VALIDATING_WEBHOOK = 'validate.mcp-admission.dev';
 
-/** Validations by our validating webhook and by the ValidatingAdmissionPolicy so far. */
-function validations(metrics: string): { webhook: number; policy: number } {
-  const samples = parseMetrics(metrics);
-  return {
-    webhook: total(samples, 'apiserver_admission_webhook_admission_duration_seconds_count', (l) => l.name === VALIDATING_WEBHOOK),
-    policy: total(samples, 'apiserver_validating_admission_policy_check_total', (l) => l.policy === CEL_POLICY_NAME),
-  };
+/** Calls of our validating webhook so far, from the API server's metrics. */
+function validatingWebhookCalls(metrics: string): number {
+  return total(parseMetrics(metrics), 'apiserver_admission_webhook_admission_duration_seconds_count', (l) => l.name === VALIDATING_WEBHOOK);
 }
 
 export interface AdmissionSwitch {
@@ -77,19 +73,39 @@ export function admissionSwitch(env: E2E, api: ApiClient, probeNamespace: string
   const deleteCel = () =>
     mustSucceed(kubectl, ['delete', '--ignore-not-found', ...cel.map((o) => `${o.kind.toLowerCase()}.admissionregistration.k8s.io/${o.metadata.name}`)]);
 
-  /** One dry run: undefined when `configuration` is what the API server applied, else what it did instead. */
-  async function dryRun(configuration: AdmissionConfiguration): Promise<string | undefined> {
-    const before = validations((await api.send('GET', '/metrics')).body);
-    const answer = await api.send('POST', `/apis/apps/v1/namespaces/${probeNamespace}/deployments?dryRun=All`, probe);
-    const after = validations((await api.send('GET', '/metrics')).body);
+  const dryRun = (object: Json) => api.send('POST', `/apis/apps/v1/namespaces/${probeNamespace}/deployments?dryRun=All`, object);
+  // Allowed by mcp-admission (a grace period within its bounds), refused by the ValidatingAdmissionPolicy (below 120).
+  const shortGrace = structuredClone(probe);
+  shortGrace.metadata.annotations[Annotations.terminationGracePeriodSeconds] = '60';
+  // Skips the MutatingAdmissionPolicy, so the ValidatingAdmissionPolicy, when in force, refuses it.
+  const unmutated = structuredClone(probe);
+  unmutated.metadata.annotations[SKIP_CEL_MUTATION_ANNOTATION] = 'true';
+
+  /**
+   * Server-side dry runs: undefined when the API server applies exactly
+   * `configuration`, else what it does instead. Each of the four kinds is
+   * shown on or off: mutators by the annotation each writes, our validating
+   * webhook by the API server's call count, the ValidatingAdmissionPolicy by
+   * what it refuses (with no mutation, both validators refuse the untouched
+   * object, so `none` needs the one dry run).
+   */
+  async function inEffect(configuration: AdmissionConfiguration): Promise<string | undefined> {
+    const callsBefore = validatingWebhookCalls((await api.send('GET', '/metrics')).body);
+    const answer = await dryRun(probe);
+    const called = validatingWebhookCalls((await api.send('GET', '/metrics')).body) > callsBefore;
     if (answer.status !== 201) return `dry run: HTTP ${answer.status}: ${answer.body.slice(0, 300)}`;
     const stored = checkStored(configuration, JSON.parse(answer.body) as Json);
     if (stored) return stored;
-    const webhookValidated = after.webhook > before.webhook;
-    const policyValidated = after.policy > before.policy;
-    if (webhookValidated !== (configuration === 'mcp-admission')) return `validating webhook ${webhookValidated ? 'still' : 'not yet'} called`;
-    if (policyValidated !== (configuration === 'cel')) return `ValidatingAdmissionPolicy ${policyValidated ? 'still' : 'not yet'} evaluated`;
-    return undefined;
+    if (configuration === 'none') return undefined;
+    if (called !== (configuration === 'mcp-admission')) return `validating webhook ${called ? 'still' : 'not yet'} called`;
+    if (configuration === 'mcp-admission') {
+      const short = await dryRun(shortGrace);
+      return short.status === 201 ? undefined : `ValidatingAdmissionPolicy still in force: HTTP ${short.status}: ${short.body.slice(0, 300)}`;
+    }
+    const refused = await dryRun(unmutated);
+    return refused.status === 422 && refused.body.includes(`ValidatingAdmissionPolicy '${CEL_POLICY_NAME}'`)
+      ? undefined
+      : `ValidatingAdmissionPolicy not yet in force: HTTP ${refused.status}`;
   }
 
   return {
@@ -105,7 +121,7 @@ export function admissionSwitch(env: E2E, api: ApiClient, probeNamespace: string
       // Two dry runs in a row must agree: every informer has caught up.
       let last = 'no dry run yet';
       for (let agreed = 0; agreed < 2; ) {
-        const problem = await dryRun(configuration);
+        const problem = await inEffect(configuration);
         agreed = problem ? 0 : agreed + 1;
         if (problem) last = problem;
         if (performance.now() - started > 30_000) throw new Error(`admission configuration "${configuration}" not in effect after 30 s: ${last}`);

@@ -22,6 +22,14 @@ type Json = Record<string, any>;
 export const CEL_POLICY_NAME = 'bench-mcp-sse';
 /** Written by the MutatingAdmissionPolicy, so a stored object tells which mutator ran. */
 export const CEL_APPLIED_ANNOTATION = 'bench.mcp-admission.dev/applied-by';
+/**
+ * Objects with this annotation skip the MutatingAdmissionPolicy but not the
+ * ValidatingAdmissionPolicy: a dry run with it is refused exactly when the
+ * validating policy is in force, which the API server shows no other way
+ * (it has no per-policy metric for an allowed request). Costs the mutating
+ * policy one more match condition, a map lookup.
+ */
+export const SKIP_CEL_MUTATION_ANNOTATION = 'bench.mcp-admission.dev/skip-mutation';
 
 const GRACE = 120;
 
@@ -54,7 +62,10 @@ export function celAdmissionPolicies(): Json[] {
       metadata,
       spec: {
         matchConstraints,
-        matchConditions,
+        matchConditions: [
+          ...matchConditions,
+          { name: 'not-a-validation-probe', expression: `!(${JSON.stringify(SKIP_CEL_MUTATION_ANNOTATION)} in object.metadata.?annotations.orValue({}))` },
+        ],
         failurePolicy: 'Fail',
         reinvocationPolicy: 'IfNeeded',
         mutations: [
