@@ -5,7 +5,7 @@
  */
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import type { CertificateSource } from './certificate-source.ts';
@@ -14,6 +14,12 @@ import type express from 'express';
 
 /** Time a just-accepted connection has to send its request once the listener is closed. */
 const IDLE_CONNECTION_GRACE_MS = 1000;
+/**
+ * Longest wait for in-flight reviews once the listener is closed. The API
+ * server gives up on a webhook call after timeoutSeconds (5 in deploy/), so
+ * nothing legitimate runs longer; well inside the pod's 30 s grace period.
+ */
+const DRAIN_TIMEOUT_MS = 10_000;
 
 export interface ServerOptions {
   app: express.Express;
@@ -24,6 +30,8 @@ export interface ServerOptions {
   port: number;
   metricsPort: number;
   shutdownDelayMs: number;
+  /** Longest wait for open connections once the listener is closed; default 10 s. */
+  drainTimeoutMs?: number;
 }
 
 export interface RunningServer {
@@ -39,7 +47,9 @@ export interface RunningServer {
 export async function startServers(options: ServerOptions): Promise<RunningServer> {
   const { certificates, logger } = options;
   let accepting = true;
-  const https: HttpsServer = createHttpsServer({ ...certificates.current(), minVersion: 'TLSv1.2' }, (req, res) => {
+  // A client that opens a connection and never finishes the handshake gets
+  // 10 s, not Node's default 2 minutes.
+  const https: HttpsServer = createHttpsServer({ ...certificates.current(), minVersion: 'TLSv1.2', handshakeTimeout: 10_000 }, (req, res) => {
     // While draining, every answer closes its connection, so keep-alive
     // clients (the API server) open their next one to a pod that stays.
     if (!accepting) res.setHeader('connection', 'close');
@@ -47,6 +57,13 @@ export async function startServers(options: ServerOptions): Promise<RunningServe
   });
   // The API server keeps connections to webhooks open and reuses them; idle
   // ones may stay a while, but a client that sends headers slowly may not.
+  // Every TCP connection, from before its handshake on: the HTTP layer's
+  // closeAllConnections() knows only connections that finished one.
+  const sockets = new Set<Socket>();
+  https.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   https.keepAliveTimeout = 65_000;
   https.headersTimeout = 10_000;
   https.requestTimeout = 30_000;
@@ -88,7 +105,15 @@ export async function startServers(options: ServerOptions): Promise<RunningServe
       const closed = new Promise<void>((resolve) => TlsServer.prototype.close.call(https, () => resolve()));
       await new Promise((resolve) => setTimeout(resolve, IDLE_CONNECTION_GRACE_MS));
       https.closeIdleConnections();
+      // A connection that never completes a request (a stalled handshake, a
+      // client that went quiet) would hold close() open past the pod's grace
+      // period; after the drain timeout, whatever is left is cut.
+      const cut = setTimeout(() => {
+        logger.warn({ connections: sockets.size }, 'connections still open after the drain timeout: closing them');
+        for (const socket of sockets) socket.destroy();
+      }, options.drainTimeoutMs ?? DRAIN_TIMEOUT_MS);
       await closed;
+      clearTimeout(cut);
       await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
       certificates.stop();
       logger.info('shut down');

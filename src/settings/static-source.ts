@@ -4,10 +4,20 @@
  * one Kubernetes sets on every namespace, `kubernetes.io/metadata.name`.
  */
 import type { SettingsSource } from '../admission/admission.ts';
+import type { TransportSettings } from '../policy/settings.ts';
 import { resolveSettings, type TransportPolicy } from '../policy/transport-policy.ts';
 
 export function staticSettings(policies: readonly TransportPolicy[] = []): SettingsSource {
+  // The policies never change, so each namespace is resolved once.
+  const resolved = new Map<string, TransportSettings>();
   return {
-    settingsFor: (namespace) => resolveSettings(policies, namespace, { 'kubernetes.io/metadata.name': namespace }),
+    settingsFor(namespace) {
+      let settings = resolved.get(namespace);
+      if (!settings) {
+        settings = resolveSettings(policies, namespace, { 'kubernetes.io/metadata.name': namespace });
+        resolved.set(namespace, settings);
+      }
+      return settings;
+    },
   };
 }

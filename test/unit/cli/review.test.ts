@@ -63,6 +63,17 @@ describe('mcp-admission review', () => {
     assert.deepEqual(JSON.parse(withPolicy.stdout).map((e: any) => e.object), JSON.parse(without.stdout).map((e: any) => e.object));
   });
 
+  it('reads a JSON List as kubectl writes it', () => {
+    const list = JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [{ apiVersion: 'v1', kind: 'Service', metadata: { name: 's', namespace: 'tools', labels: { 'app.kubernetes.io/component': 'mcp-server' } }, spec: { ports: [{ port: 80 }] } }],
+    });
+    const out = review(['-f', '-', '-o', 'json'], list);
+    assert.equal(out.status, 0, out.stderr);
+    assert.equal(JSON.parse(out.stdout)[0].object.spec.sessionAffinity, 'ClientIP');
+  });
+
   it('prints YAML by default', () => {
     const out = review(['-f', 'examples/sse-server.yaml']);
     assert.equal(out.status, 0);

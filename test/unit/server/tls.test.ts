@@ -11,9 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect } from 'node:tls';
+import { connect as connectTcp } from 'node:net';
 import { pino } from 'pino';
 import { createApp } from '../../../src/server/app.ts';
-import { FileCertificateSource } from '../../../src/server/certificate-source.ts';
+import { DevelopmentCertificateSource, FileCertificateSource } from '../../../src/server/certificate-source.ts';
 import { createMetrics } from '../../../src/server/metrics.ts';
 import { startServers, type RunningServer } from '../../../src/server/server.ts';
 import { staticSettings } from '../../../src/settings/static-source.ts';
@@ -139,5 +140,24 @@ describe('HTTPS server', () => {
     assert.deepEqual(new Set(statuses), new Set([200]));
     assert.equal(server.accepting(), false);
     await assert.rejects(peerCommonName(server.port));
+  });
+});
+
+describe('HTTPS server shutdown with a connection that never speaks', () => {
+  it('cuts it after the drain timeout instead of waiting for it', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const logger = pino({ level: 'silent' });
+    const certificates = new DevelopmentCertificateSource();
+    await certificates.start();
+    const app = createApp({ admission: { settings: staticSettings(), ownNamespace: 'x' }, logger, metrics, ready: () => true });
+    const server = await startServers({ app, certificates, metrics, logger, host: '127.0.0.1', port: 0, metricsPort: 0, shutdownDelayMs: 0, drainTimeoutMs: 300 });
+    const quiet = connectTcp({ host: '127.0.0.1', port: server.port });
+    await new Promise((resolve) => quiet.once('connect', resolve));
+    const socketClosed = new Promise((resolve) => quiet.once('close', resolve));
+    const started = performance.now();
+    await server.shutdown();
+    await socketClosed;
+    const took = performance.now() - started;
+    assert.ok(took < 3000, `shutdown took ${took.toFixed(0)} ms`);
   });
 });
