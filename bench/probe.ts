@@ -8,6 +8,12 @@
  * HTTP (alternating JSON and SSE-framed responses, every fourth stateful with
  * a session the probe ends with DELETE); odd ones speak legacy HTTP+SSE
  * (POST answers 405, GET opens a stream whose first event is `endpoint`).
+ *
+ * `--hostile` serves 1,000 hostile endpoints instead, six behaviours in turn
+ * (a hang, endless bytes with no newline, a redirect loop, 500, a stream of
+ * the wrong content type, a stream with no `endpoint` event), probed with a
+ * 1 s time limit: every probe must end within its limit, none may be taken
+ * for a transport, and memory must stay bounded.
  */
 import { fork } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -16,7 +22,10 @@ import { mapConcurrent } from '../src/prober/concurrency.ts';
 import { detectTransport } from '../src/prober/detect.ts';
 
 const ENDPOINTS = 1_000;
-const CONCURRENCY = [1, 16, 64];
+const HOSTILE = process.argv.includes('--hostile');
+const CONCURRENCY = HOSTILE ? [16, 64] : [1, 16, 64];
+/** Time limit per probe in the hostile run: short, so a thousand hangs finish in seconds. */
+const HOSTILE_TIMEOUT_MS = 1_000;
 
 function serve(): void {
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -26,7 +35,8 @@ function serve(): void {
       return;
     }
     const index = Number(match[1]);
-    if (index % 2 === 1) legacySse(req, res);
+    if (HOSTILE) hostile(req, res, index);
+    else if (index % 2 === 1) legacySse(req, res);
     else streamableHttp(req, res, index);
   });
   server.listen(0, '127.0.0.1', () => {
@@ -44,6 +54,44 @@ function legacySse(req: IncomingMessage, res: ServerResponse): void {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   res.write(`event: endpoint\ndata: /messages?sessionId=${Math.random().toString(36).slice(2)}\n\n`);
   // The stream stays open, as a real SSE server's does, until the client leaves.
+}
+
+const HOSTILE_KINDS = ['hang', 'endless bytes', 'redirect loop', 'HTTP 500', 'wrong content type', 'no endpoint event'] as const;
+
+function hostile(req: IncomingMessage, res: ServerResponse, index: number): void {
+  req.resume();
+  switch (HOSTILE_KINDS[index % HOSTILE_KINDS.length]) {
+    case 'hang':
+      return; // never answers
+    case 'endless bytes': {
+      res.writeHead(req.method === 'GET' ? 200 : 405, { 'content-type': 'text/event-stream' });
+      const chunk = Buffer.alloc(16 * 1024, 'x');
+      const pump = () => {
+        while (res.write(chunk));
+      };
+      res.on('drain', pump);
+      res.on('close', () => res.off('drain', pump));
+      pump();
+      return;
+    }
+    case 'redirect loop':
+      res.writeHead(307, { location: req.url ?? '/' }).end();
+      return;
+    case 'HTTP 500':
+      res.writeHead(500).end('internal error');
+      return;
+    case 'wrong content type':
+      res.writeHead(req.method === 'GET' ? 200 : 405, { 'content-type': 'text/html' }).end('<html>not mcp</html>');
+      return;
+    case 'no endpoint event':
+      if (req.method !== 'GET') {
+        res.writeHead(405).end();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('event: message\ndata: {"hello":"world"}\n\n'); // and then nothing, forever
+      return;
+  }
 }
 
 function streamableHttp(req: IncomingMessage, res: ServerResponse, index: number): void {
@@ -73,17 +121,24 @@ function streamableHttp(req: IncomingMessage, res: ServerResponse, index: number
   });
 }
 
+/** Heap in use after a full collection (needs --expose-gc; otherwise the heap as it stands). */
+function heapAfterGc(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().heapUsed;
+}
+
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
 }
 
 async function bench(): Promise<void> {
-  const child = fork(import.meta.filename, ['--serve'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(import.meta.filename, ['--serve', ...(HOSTILE ? ['--hostile'] : [])], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const detect = (url: string) => detectTransport(url, HOSTILE ? { timeoutMs: HOSTILE_TIMEOUT_MS } : {});
   const port = await new Promise<number>((resolve) => child.once('message', (m: { port: number }) => resolve(m.port)));
   const urls = Array.from({ length: ENDPOINTS }, (_, i) => `http://127.0.0.1:${port}/s/${i}/mcp`);
 
   // Warm up the JIT and the connection pool, outside the measurements.
-  await mapConcurrent(urls.slice(0, 50), 8, (url) => detectTransport(url));
+  await mapConcurrent(urls.slice(0, 50), 8, (url) => detect(url));
 
   const rows: string[][] = [];
   for (const concurrency of CONCURRENCY) {
@@ -92,7 +147,7 @@ async function bench(): Promise<void> {
     const started = performance.now();
     await mapConcurrent(urls, concurrency, async (url) => {
       const t0 = performance.now();
-      const result = await detectTransport(url);
+      const result = await detect(url);
       latencies.push(performance.now() - t0);
       counts[result.protocol] = (counts[result.protocol] ?? 0) + 1;
     });
@@ -104,16 +159,22 @@ async function bench(): Promise<void> {
       `${Math.round((ENDPOINTS / totalMs) * 1000)}/s`,
       `${percentile(latencies, 50).toFixed(2)} ms`,
       `${percentile(latencies, 99).toFixed(2)} ms`,
+      `${(latencies[latencies.length - 1] ?? 0).toFixed(0)} ms`,
       `${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`,
       `${counts.sse ?? 0}/${counts['streamable-http'] ?? 0}/${counts.unknown ?? 0}`,
+      `${(heapAfterGc() / 1048576).toFixed(0)} MiB`,
     ]);
   }
   child.disconnect();
 
-  const header = ['concurrency', 'total', 'rate', 'p50', 'p99', 'peak RSS', 'sse/http/unknown'];
+  const header = ['concurrency', 'total', 'rate', 'p50', 'p99', 'max', 'peak RSS', 'sse/http/unknown', 'heap after GC'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i]!)).join('  ');
-  console.log(`prober benchmark: ${ENDPOINTS} endpoints (half SSE, half Streamable HTTP), Node ${process.version}`);
+  console.log(
+    HOSTILE
+      ? `prober benchmark, hostile: ${ENDPOINTS} endpoints (${HOSTILE_KINDS.join(', ')}), time limit ${HOSTILE_TIMEOUT_MS} ms, Node ${process.version}`
+      : `prober benchmark: ${ENDPOINTS} endpoints (half SSE, half Streamable HTTP), Node ${process.version}`,
+  );
   console.log(line(header));
   for (const row of rows) console.log(line(row));
   console.log('peak RSS is the prober process high-water mark so far (grows monotonically across rows)');
