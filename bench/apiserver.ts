@@ -31,13 +31,12 @@
  * `--skip-apiserver`, `--skip-scaling`.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startE2E, type E2E } from '../test/e2e/harness.ts';
 import { CONFIGURATIONS, admissionSwitch, checkStored, type AdmissionConfiguration } from './admission-configs.ts';
-import { apiClient, histogramMean, mustAnswer, parseMetrics, type ApiClient, type Sample } from './kube-api.ts';
+import { apiClient, histogramMean, mustAnswer, parseMetrics, plainMetrics, type ApiClient, type Sample } from './kube-api.ts';
 import { processCpuSeconds } from './load.ts';
 import { runScaling, type ScalingRow } from './scaling.ts';
 import { fixed, markdownTable, mean, percentile, sorted } from './stats.ts';
@@ -103,16 +102,6 @@ interface Accumulated {
 function emptyAccumulated(): Accumulated {
   const sums = Object.fromEntries([...Object.keys(BREAKDOWN), 'serve'].map((k) => [k, { ms: 0, count: 0 }])) as Accumulated['sums'];
   return { latencies: [], errors: 0, seconds: 0, answers: [], names: [], sums, cpu: { apiserver: 0, etcd: 0, serve: 0, client: 0 }, loads: [] };
-}
-
-function plainMetrics(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    get({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve(text));
-    }).on('error', reject);
-  });
 }
 
 interface Snapshot {

@@ -11,6 +11,7 @@
  * (kubectl and client-go multiplex over one HTTP/2 connection instead.)
  */
 import { readFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { Agent, request } from 'node:https';
 import type { ControlPlanePKI } from '../test/e2e/harness/pki.ts';
 
@@ -77,6 +78,17 @@ export async function mustAnswer<T = Record<string, any>>(answer: Promise<ApiAns
 }
 
 /** One Prometheus sample: name, labels, value. */
+/** GET /metrics from a plain-HTTP metrics port on 127.0.0.1 (serve's). */
+export function plainMetrics(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    get({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve(text));
+    }).on('error', reject);
+  });
+}
+
 export interface Sample {
   name: string;
   labels: Record<string, string>;

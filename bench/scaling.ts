@@ -18,14 +18,13 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
-import { get } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import fastJsonPatch, { type Operation } from 'fast-json-patch';
 import { parse } from 'yaml';
 import { createWebhookServer, type WebhookServer } from '../test/e2e/harness/webhook.ts';
 import { REPO_ROOT } from '../test/e2e/harness.ts';
-import { histogramMean, parseMetrics } from './kube-api.ts';
+import { histogramMean, parseMetrics, plainMetrics } from './kube-api.ts';
 import { processCpuSeconds, statusMb } from './load.ts';
 import { mean, percentile, sorted } from './stats.ts';
 import { deploymentReviewWithContainers } from './workloads.ts';
@@ -101,16 +100,6 @@ export function transportPolicies(count: number): Json[] {
   return policies;
 }
 
-function metricsText(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    get({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve(text));
-    }).on('error', reject);
-  });
-}
-
 interface Answer {
   ms: number;
   response: { uid: string; allowed: boolean; patch?: string; status?: { message?: string } };
@@ -156,7 +145,7 @@ async function measureCell(server: WebhookServer, agent: Agent, containers: numb
     let cpuBefore = 0;
     for (let i = 0; i < bodies.length; i++) {
       if (i === options.warmup) {
-        before = await metricsText(server.metricsPort);
+        before = await plainMetrics(server.metricsPort);
         cpuBefore = processCpuSeconds(pid, 100);
       }
       const answer = await post(agent, server.port, path, bodies[i]!);
@@ -171,7 +160,7 @@ async function measureCell(server: WebhookServer, agent: Agent, containers: numb
       }
     }
     const cpu = processCpuSeconds(pid, 100) - cpuBefore;
-    const after = await metricsText(server.metricsPort);
+    const after = await plainMetrics(server.metricsPort);
     const webhook = path.slice(1);
     const decision = histogramMean(parseMetrics(before), parseMetrics(after), 'mcp_admission_request_duration_seconds', (l) => l.webhook === webhook);
     const ordered = sorted(latencies);
