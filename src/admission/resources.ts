@@ -4,12 +4,13 @@
  */
 import type { z } from 'zod';
 import { POLICY_GROUP, POLICY_KIND, POLICY_VERSION } from '../contract.ts';
-import { mutateDeployment, validateDeployment, type Mutation } from '../policy/deployment.ts';
+import { mutateDeployment, validateDeployment } from '../policy/deployment.ts';
 import type { Verdict } from '../policy/finding.ts';
 import { DeploymentShape, ServiceShape } from '../policy/objects.ts';
 import { mutateService, validateService } from '../policy/service.ts';
 import type { TransportSettings } from '../policy/settings.ts';
 import { validateTransportPolicy } from '../policy/transport-policy.ts';
+import type { Mutation } from '../policy/workload.ts';
 
 export interface ResourceRules {
   /** Group/version/kind as in AdmissionRequest.kind. */

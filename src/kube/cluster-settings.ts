@@ -62,8 +62,13 @@ export class ClusterSettingsSource implements SettingsSource {
       },
     );
     this.namespaceInformer = makeInformer<V1Namespace>(options.kubeConfig, '/api/v1/namespaces', () => core.listNamespace());
+    // A policy change rebuilds the policy set; a namespace change (labels)
+    // only invalidates the settings resolved for namespaces.
+    for (const verb of ['add', 'update', 'delete'] as const) {
+      this.policyInformer.on(verb, () => this.refresh());
+      this.namespaceInformer.on(verb, () => this.resolved.clear());
+    }
     for (const informer of [this.policyInformer, this.namespaceInformer] as Array<Watched<KubernetesObject>>) {
-      for (const verb of ['add', 'update', 'delete'] as const) informer.on(verb, () => this.refresh());
       informer.on('connect', () => this.options.metrics.policyStale.set(0));
       informer.on('error', (err: unknown) => this.onWatchError(informer, err));
     }

@@ -12,18 +12,12 @@ import type { Finding, Verdict } from './finding.ts';
 import { findMcpContainer } from './mcp-container.ts';
 import type { Deployment } from './objects.ts';
 import type { TransportSettings } from './settings.ts';
-import { copyJson, describeWorkload, isZero, kubectlMergePatch, type Workload } from './workload.ts';
+import { copyJson, describeWorkload, isZero, kubectlMergePatch, type Mutation, type Workload } from './workload.ts';
 
 /** Kubernetes defaults for fields the rules read (pkg/apis/apps/v1/defaults.go, core/v1). */
 const DEFAULT_MAX_SURGE = '25%';
 const DEFAULT_MAX_UNAVAILABLE = '25%';
 const DEFAULT_GRACE_PERIOD_SECONDS = 30;
-
-export interface Mutation<T> {
-  object: T;
-  /** What changed, in words; empty when nothing did. */
-  changes: string[];
-}
 
 /** Grace period an SSE Deployment must have: the annotation within bounds, else the policy default. */
 function requiredGracePeriod(workload: Workload): number {

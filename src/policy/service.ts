@@ -5,10 +5,9 @@
  */
 import { Annotations } from '../contract.ts';
 import { annotationField, type Finding, type Verdict } from './finding.ts';
-import type { Mutation } from './deployment.ts';
 import type { Service } from './objects.ts';
 import type { TransportSettings } from './settings.ts';
-import { copyJson, describeWorkload, kubectlMergePatch, type Workload } from './workload.ts';
+import { copyJson, describeWorkload, kubectlMergePatch, type Mutation, type Workload } from './workload.ts';
 
 /** Why affinity cannot apply to a Service, or undefined when it can. */
 function affinityNotApplicable(service: Service): string | undefined {

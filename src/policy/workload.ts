@@ -6,6 +6,13 @@ import { parseWorkloadAnnotations, type ParsedAnnotations } from './annotations.
 import { effectiveProtocol, type EffectiveProtocol } from './protocol.ts';
 import type { TransportSettings } from './settings.ts';
 
+/** The result of a mutation rule: the object (the input itself when nothing changed) and what changed. */
+export interface Mutation<T> {
+  object: T;
+  /** What changed, in words; empty when nothing did. */
+  changes: string[];
+}
+
 export interface Workload {
   settings: TransportSettings;
   annotations: ParsedAnnotations;

@@ -70,6 +70,18 @@ describe('MCPTransportPolicy through kubectl', () => {
     assert.equal(JSON.parse(result.stdout).spec.template.spec.terminationGracePeriodSeconds, 120);
   });
 
+  it('labelling a namespace brings it under the policy, without restart', async () => {
+    await mustSucceed(env.kubectl, ['label', 'namespace', 'team-b-tools', 'team=a']);
+    const started = performance.now();
+    for (;;) {
+      const result = await env.apply(mcpDeployment('other', { namespace: 'team-b-tools', annotations: { protocol: 'sse' } }), ['--dry-run=server', '-o', 'json']);
+      assert.equal(result.code, 0, result.stderr);
+      if (JSON.parse(result.stdout).spec.template.spec.terminationGracePeriodSeconds === 300) break;
+      assert.ok(performance.now() - started < 10_000, 'the new label is seen within 10 s');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  });
+
   it('mode validate refuses the same manifest with its fix', async () => {
     await mustSucceed(env.kubectl, ['patch', 'mcptransportpolicy', 'team-a', '--type=merge', '-p', '{"spec":{"mode":"validate"}}']);
     await waitForGrace(/denied the request/);
