@@ -35,7 +35,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DevelopmentCertificateSource } from '../src/server/certificate-source.ts';
-import { statusMb, type LoadOptions, type LoadResult } from './load.ts';
+import { statusMb, type LoadOptions, type LoadResult } from './lib/load.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const RESULTS = new URL('results/', import.meta.url).pathname;
@@ -78,13 +78,13 @@ const keyFile = join(certDir, 'tls.key');
 /** Entry points of the two servers, compiled to JavaScript unless `--sources ts`. */
 const BUILD = `${RESULTS}build/`;
 let serveEntry = 'src/cli/main.ts';
-let floorEntry = 'bench/floor-server.ts';
+let floorEntry = 'bench/lib/floor-server.ts';
 if (flags.sources === 'js') {
   // tsc emits even when the tree has type errors elsewhere (e.g. a test in progress); say so and go on.
   const build = spawnSync(join(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json', '--outDir', BUILD, '--sourceMap', 'false'], { cwd: ROOT, encoding: 'utf8' });
   if (build.status !== 0) process.stderr.write(`warning: tsc reported errors, measuring what it emitted:\n${build.stdout.slice(0, 2000)}\n`);
   if (!existsSync(`${BUILD}cli/main.js`)) throw new Error(`tsc emitted no ${BUILD}cli/main.js`);
-  writeFileSync(`${BUILD}floor-server.js`, stripTypeScriptTypes(readFileSync(join(ROOT, 'bench/floor-server.ts'), 'utf8')));
+  writeFileSync(`${BUILD}floor-server.js`, stripTypeScriptTypes(readFileSync(join(ROOT, 'bench/lib/floor-server.ts'), 'utf8')));
   serveEntry = `${BUILD}cli/main.js`;
   floorEntry = `${BUILD}floor-server.js`;
 }
@@ -176,7 +176,7 @@ async function startFloor(): Promise<Target> {
 
 function runLoad(target: Target, concurrency: number, overrides: Partial<LoadOptions> = {}): Promise<LoadResult> {
   const options: LoadOptions = { port: target.port, serverPid: target.child.pid!, concurrency, warmupMs, durationMs, clockTicks, ...overrides };
-  const child = fork(new URL('load.ts', import.meta.url).pathname, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(new URL('lib/load.ts', import.meta.url).pathname, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.push(child);
   return new Promise((resolve, reject) => {
     child.once('message', (result: LoadResult) => resolve(result));

@@ -34,13 +34,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startE2E, type E2E } from '../test/e2e/harness.ts';
-import { CONFIGURATIONS, admissionSwitch, checkStored, type AdmissionConfiguration } from './admission-configs.ts';
-import { apiClient, histogramMean, mustAnswer, parseMetrics, plainMetrics, type ApiClient, type Sample } from './kube-api.ts';
-import { processCpuSeconds } from './load.ts';
-import { runScaling, type ScalingRow } from './scaling.ts';
-import { fixed, markdownTable, mean, percentile, sorted } from './stats.ts';
-import { mcpDeploymentObject } from './workloads.ts';
+import { startE2E, type E2E } from '../test/support/harness.ts';
+import { CONFIGURATIONS, admissionSwitch, checkStored, type AdmissionConfiguration } from './lib/admission-configs.ts';
+import { apiClient, histogramMean, mustAnswer, parseMetrics, plainMetrics, type ApiClient, type Sample } from './lib/kube-api.ts';
+import { processCpuSeconds } from './lib/load.ts';
+import { runScaling, type ScalingRow } from './lib/scaling.ts';
+import { fixed, markdownTable, mean, percentile, sorted } from './lib/stats.ts';
+import { mcpDeploymentObject } from './lib/workloads.ts';
 
 const RESULTS = new URL('results/', import.meta.url).pathname;
 const TARGET_VS_NONE = 1.1;

@@ -7,10 +7,10 @@
 import fastJsonPatch from 'fast-json-patch';
 import { MCP_COMPONENT_LABEL, MCP_COMPONENT_VALUE, SYSTEM_NAMESPACES } from '../contract.ts';
 import { describeFinding, type Finding } from '../policy/finding.ts';
-import type { TransportSettings } from '../policy/settings.ts';
+import type { TransportSettings } from '../policy/transport-settings.ts';
 import { describeResources, findResource, type ResourceRules } from './resources.ts';
 import { allowed, denied, errored, patched, withWarnings, type AdmissionResult } from './response.ts';
-import type { AdmissionRequest } from './review.ts';
+import type { AdmissionRequest } from './admission-review.ts';
 
 /** Where the settings for a namespace come from: built-ins, a file, or the cluster's policies. */
 export interface SettingsSource {

@@ -8,7 +8,7 @@ import { mutateDeployment, validateDeployment } from '../policy/deployment.ts';
 import type { Verdict } from '../policy/finding.ts';
 import { DeploymentShape, ServiceShape } from '../policy/objects.ts';
 import { mutateService, validateService } from '../policy/service.ts';
-import type { TransportSettings } from '../policy/settings.ts';
+import type { TransportSettings } from '../policy/transport-settings.ts';
 import { validateTransportPolicy } from '../policy/transport-policy.ts';
 import type { Mutation } from '../policy/workload.ts';
 

@@ -12,8 +12,8 @@ import fastJsonPatch, { type Operation } from 'fast-json-patch';
 import { stringify } from 'yaml';
 import { mutateRequest, validateRequest, type AdmissionDeps } from '../admission/admission.ts';
 import { findResource } from '../admission/resources.ts';
-import type { AdmissionRequest } from '../admission/review.ts';
-import { parseManifests } from '../settings/manifests.ts';
+import type { AdmissionRequest } from '../admission/admission-review.ts';
+import { parseManifests } from '../manifests/parse.ts';
 import { loadPolicyFile } from '../settings/policy-file.ts';
 import { staticSettings } from '../settings/static-source.ts';
 

@@ -7,7 +7,7 @@ import { pino, type Logger } from 'pino';
 import type { SettingsSource } from '../admission/admission.ts';
 import { createApp } from '../server/app.ts';
 import { DevelopmentCertificateSource, FileCertificateSource, type CertificateSource } from '../server/certificate-source.ts';
-import { ConfigError, SERVE_USAGE, parseServeConfig, type ServeConfig } from '../server/config.ts';
+import { ConfigError, SERVE_USAGE, parseServeConfig, type ServeConfig } from './config.ts';
 import { createMetrics, type AdmissionMetrics } from '../server/metrics.ts';
 import { startServers } from '../server/server.ts';
 import { loadPolicyFile } from '../settings/policy-file.ts';
@@ -43,7 +43,7 @@ async function settingsSource(config: ServeConfig, logger: Logger, metrics: Admi
   // webhook's memory, and file or built-in policies do not need it.
   const [{ KubeConfig }, { ClusterSettingsSource }] = await Promise.all([
     import('@kubernetes/client-node'),
-    import('../kube/cluster-settings.ts'),
+    import('../settings/cluster-source.ts'),
   ]);
   const kubeConfig = new KubeConfig();
   if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);

@@ -5,7 +5,7 @@
  */
 import { Annotations, DECLARED_PROTOCOLS, type DeclaredProtocol } from '../contract.ts';
 import { annotationField, type Finding } from './finding.ts';
-import { MAX_SESSION_AFFINITY_TIMEOUT_SECONDS, type TransportSettings } from './settings.ts';
+import { MAX_SESSION_AFFINITY_TIMEOUT_SECONDS, type TransportSettings } from './transport-settings.ts';
 
 /** Annotation values that parsed and are within bounds; absent where unset or invalid. */
 export interface WorkloadAnnotations {

@@ -11,7 +11,7 @@ import { Annotations } from '../contract.ts';
 import type { Finding, Verdict } from './finding.ts';
 import { findMcpContainer } from './mcp-container.ts';
 import type { Deployment } from './objects.ts';
-import type { TransportSettings } from './settings.ts';
+import type { TransportSettings } from './transport-settings.ts';
 import { copyJson, describeWorkload, isZero, kubectlMergePatch, type Mutation, type Workload } from './workload.ts';
 
 /** Kubernetes defaults for fields the rules read (pkg/apis/apps/v1/defaults.go, core/v1). */

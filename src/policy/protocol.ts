@@ -5,7 +5,7 @@
  */
 import { Annotations, type Transport } from '../contract.ts';
 import type { WorkloadAnnotations } from './annotations.ts';
-import type { TransportSettings } from './settings.ts';
+import type { TransportSettings } from './transport-settings.ts';
 
 export interface EffectiveProtocol {
   protocol: Transport;

@@ -6,7 +6,7 @@
 import { Annotations } from '../contract.ts';
 import { annotationField, type Finding, type Verdict } from './finding.ts';
 import type { Service } from './objects.ts';
-import type { TransportSettings } from './settings.ts';
+import type { TransportSettings } from './transport-settings.ts';
 import { copyJson, describeWorkload, kubectlMergePatch, type Mutation, type Workload } from './workload.ts';
 
 /** Why affinity cannot apply to a Service, or undefined when it can. */

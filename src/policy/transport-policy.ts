@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { POLICY_GROUP, POLICY_KIND, POLICY_VERSION } from '../contract.ts';
 import type { Finding } from './finding.ts';
 import { LabelSelectorShape, labelSelectorMatches, labelSelectorProblems, selectorSpecificity } from './label-selector.ts';
-import { BUILT_IN_SETTINGS, MAX_SESSION_AFFINITY_TIMEOUT_SECONDS, MODES, type TransportSettings } from './settings.ts';
+import { BUILT_IN_SETTINGS, MAX_SESSION_AFFINITY_TIMEOUT_SECONDS, MODES, type TransportSettings } from './transport-settings.ts';
 import { isZero } from './workload.ts';
 
 /** Seconds a grace period or sleep may be at most: one day. */

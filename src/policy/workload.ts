@@ -4,7 +4,7 @@
  */
 import { parseWorkloadAnnotations, type ParsedAnnotations } from './annotations.ts';
 import { effectiveProtocol, type EffectiveProtocol } from './protocol.ts';
-import type { TransportSettings } from './settings.ts';
+import type { TransportSettings } from './transport-settings.ts';
 
 /** The result of a mutation rule: the object (the input itself when nothing changed) and what changed. */
 export interface Mutation<T> {

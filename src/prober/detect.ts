@@ -46,7 +46,7 @@ export interface DetectOptions extends Partial<ProbeLimits> {
 /** A detection function, as the cluster prober takes it. */
 export type Detect = (url: string) => Promise<DetectionResult>;
 
-type Finding = Omit<DetectionResult, 'latencyMs'>;
+type Detection = Omit<DetectionResult, 'latencyMs'>;
 
 const INITIALIZE_REQUEST_ID = 1;
 
@@ -71,16 +71,16 @@ export async function detectTransport(url: string, options: DetectOptions = {}):
     limits.timeoutMs,
   );
   const deadline = deadlineController.signal;
-  let finding: Finding;
+  let detection: Detection;
   try {
     const target = parseTarget(url);
-    finding = typeof target === 'string' ? unknown(target) : await probe(target, { fetchImpl, limits, deadline });
+    detection = typeof target === 'string' ? unknown(target) : await probe(target, { fetchImpl, limits, deadline });
   } catch (err) {
-    finding = unknown(describeFailure(err, deadline, limits));
+    detection = unknown(describeFailure(err, deadline, limits));
   } finally {
     clearTimeout(timer);
   }
-  return { ...finding, latencyMs: Math.round(performance.now() - started) };
+  return { ...detection, latencyMs: Math.round(performance.now() - started) };
 }
 
 interface ProbeContext {
@@ -102,7 +102,7 @@ function parseTarget(url: string): URL | string {
   return target;
 }
 
-async function probe(url: URL, ctx: ProbeContext): Promise<Finding> {
+async function probe(url: URL, ctx: ProbeContext): Promise<Detection> {
   const response = await fetchBounded(
     ctx.fetchImpl,
     url,
@@ -164,7 +164,7 @@ function initializeRequest(): object {
 }
 
 /** A 2xx to `initialize`: find our response in a JSON body or in the SSE-framed stream. */
-async function initializeAnswered(url: URL, response: Response, ctx: ProbeContext): Promise<Finding> {
+async function initializeAnswered(url: URL, response: Response, ctx: ProbeContext): Promise<Detection> {
   const type = mediaType(response);
   let reply: JsonRpcReply | undefined;
   if (type === 'application/json') {
@@ -242,7 +242,7 @@ async function endSession(url: URL, sessionId: string, version: string | undefin
 }
 
 /** The GET half of the backwards-compatibility rule. */
-async function probeLegacySse(url: URL, postStatus: number, ctx: ProbeContext): Promise<Finding> {
+async function probeLegacySse(url: URL, postStatus: number, ctx: ProbeContext): Promise<Detection> {
   const response = await fetchBounded(
     ctx.fetchImpl,
     url,
@@ -315,7 +315,7 @@ function isRedirect(status: number): boolean {
   return status >= 300 && status < 400;
 }
 
-async function redirected(response: Response, method: string): Promise<Finding> {
+async function redirected(response: Response, method: string): Promise<Detection> {
   await discardBody(response);
   const location = response.headers.get('location');
   return unknown(
@@ -324,7 +324,7 @@ async function redirected(response: Response, method: string): Promise<Finding> 
   );
 }
 
-async function authRequired(response: Response, method: string): Promise<Finding> {
+async function authRequired(response: Response, method: string): Promise<Detection> {
   await discardBody(response);
   const scheme = response.headers.get('www-authenticate')?.split(/\s/)[0];
   return {
@@ -334,7 +334,7 @@ async function authRequired(response: Response, method: string): Promise<Finding
   };
 }
 
-function unknown(reason: string): Finding {
+function unknown(reason: string): Detection {
   return { protocol: 'unknown', authRequired: false, reason };
 }
 

@@ -12,7 +12,7 @@ import type { Logger } from 'pino';
 import { mutateRequest, validateRequest, type AdmissionDeps, type Outcome } from '../admission/admission.ts';
 import { completeReview, errored } from '../admission/response.ts';
 import { findResource } from '../admission/resources.ts';
-import { decodeReview } from '../admission/review.ts';
+import { decodeAdmissionReview } from '../admission/admission-review.ts';
 import type { AdmissionMetrics } from './metrics.ts';
 
 /**
@@ -46,8 +46,8 @@ export function createApp(deps: AppDeps): express.Express {
   });
 
   const body = express.raw({ type: () => true, limit: MAX_BODY_BYTES });
-  app.post('/mutate', body, (req, res) => review(req, res, 'mutate', mutateRequest, deps));
-  app.post('/validate', body, (req, res) => review(req, res, 'validate', validateRequest, deps));
+  app.post('/mutate', body, (req, res) => handleAdmissionReview(req, res, 'mutate', mutateRequest, deps));
+  app.post('/validate', body, (req, res) => handleAdmissionReview(req, res, 'validate', validateRequest, deps));
 
   app.use((_req, res) => void res.status(404).json({ error: 'not found: POST /mutate or /validate' }));
   const onError: ErrorRequestHandler = (err: { status?: number; type?: string; message?: string }, _req, res, _next) => {
@@ -65,10 +65,10 @@ function errorReview(apiVersion: string | undefined, uid: string, code: number, 
   return completeReview((apiVersion ?? 'admission.k8s.io/v1') as 'admission.k8s.io/v1', uid, errored(code, message));
 }
 
-function review(req: Request, res: Response, webhook: 'mutate' | 'validate', decide: Webhook, deps: AppDeps): void {
+function handleAdmissionReview(req: Request, res: Response, webhook: 'mutate' | 'validate', decide: Webhook, deps: AppDeps): void {
   const started = process.hrtime.bigint();
   const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-  const decoded = decodeReview(body, req.headers['content-type']);
+  const decoded = decodeAdmissionReview(body, req.headers['content-type']);
   const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
 
   if (!decoded.ok) {

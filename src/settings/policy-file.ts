@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { describeFinding } from '../policy/finding.ts';
 import { validateTransportPolicy, type TransportPolicy } from '../policy/transport-policy.ts';
-import { parseManifests } from './manifests.ts';
+import { parseManifests } from '../manifests/parse.ts';
 
 export class PolicyFileError extends Error {}
 

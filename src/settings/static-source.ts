@@ -4,7 +4,7 @@
  * one Kubernetes sets on every namespace, `kubernetes.io/metadata.name`.
  */
 import type { SettingsSource } from '../admission/admission.ts';
-import type { TransportSettings } from '../policy/settings.ts';
+import type { TransportSettings } from '../policy/transport-settings.ts';
 import { resolveSettings, type TransportPolicy } from '../policy/transport-policy.ts';
 
 export function staticSettings(policies: readonly TransportPolicy[] = []): SettingsSource {

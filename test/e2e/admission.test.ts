@@ -7,8 +7,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Annotations } from '../../src/contract.ts';
-import { ensureNamespace, getJson, manifest, startE2E, type E2E, type KubectlResult } from './harness.ts';
-import { APPLIED, mcpDeployment, mcpService, type Manifest } from './objects.ts';
+import { ensureNamespace, getJson, manifest, startE2E, type E2E, type KubectlResult } from '../support/harness.ts';
+import { APPLIED, mcpDeployment, mcpService, type Manifest } from '../support/objects.ts';
 
 const NS = 'mcp';
 const SAFE_STRATEGY = { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: 0 } };

@@ -12,15 +12,15 @@ import { X509Certificate } from 'node:crypto';
 import { copyFile, mkdir, readFile, rename, rm, symlink } from 'node:fs/promises';
 import { connect } from 'node:tls';
 import { join } from 'node:path';
-import { mustSucceed, startE2E, type E2E, type Kubectl } from './harness.ts';
+import { mustSucceed, startE2E, type E2E, type Kubectl } from '../support/harness.ts';
 import {
   createWebhookServer,
   generateWebhookCertificates,
   installWebhookConfigurations,
   type WebhookCertificates,
   type WebhookServer,
-} from './harness/webhook.ts';
-import { mcpService } from './objects.ts';
+} from '../support/harness/webhook.ts';
+import { mcpService } from '../support/objects.ts';
 
 /**
  * A directory laid out like a mounted Secret: tls.crt -> ..data/tls.crt,

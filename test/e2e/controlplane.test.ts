@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { REPO_ROOT, mustSucceed, startE2E, type E2E } from './harness.ts';
+import { REPO_ROOT, mustSucceed, startE2E, type E2E } from '../support/harness.ts';
 
 function pinnedKubernetesVersion(): string {
   const env = readFileSync(join(REPO_ROOT, 'test/controlplane/versions.env'), 'utf8');

@@ -8,9 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { MCP_COMPONENT_LABEL, MCP_COMPONENT_VALUE, SYSTEM_NAMESPACES } from '../../src/contract.ts';
-import { REPO_ROOT, mustSucceed, startE2E, type E2E } from './harness.ts';
-import { renderKustomization } from './harness/manifests.ts';
-import { generateWebhookCertificates } from './harness/webhook.ts';
+import { REPO_ROOT, mustSucceed, startE2E, type E2E } from '../support/harness.ts';
+import { renderKustomization } from '../support/harness/manifests.ts';
+import { generateWebhookCertificates } from '../support/harness/webhook.ts';
 
 type Json = Record<string, any>;
 

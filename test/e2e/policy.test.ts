@@ -9,8 +9,8 @@ import { readFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { after, before, describe, it } from 'node:test';
-import { getJson, manifest, mustSucceed, REPO_ROOT, startE2E, type E2E } from './harness.ts';
-import { mcpDeployment, type Manifest } from './objects.ts';
+import { getJson, manifest, mustSucceed, REPO_ROOT, startE2E, type E2E } from '../support/harness.ts';
+import { mcpDeployment, type Manifest } from '../support/objects.ts';
 
 const NS = 'team-a-tools';
 

@@ -19,9 +19,9 @@ import { Annotations } from '../../src/contract.ts';
 import { kubeClusterApi } from '../../src/prober/cluster-api.ts';
 import { ClusterProber } from '../../src/prober/cluster-prober.ts';
 import { detectTransport } from '../../src/prober/detect.ts';
-import { startSdkServer, type RunningPeer } from '../peers/sdk-servers.ts';
-import { ensureNamespace, getJson, startE2E, type E2E } from './harness.ts';
-import { mcpDeployment, mcpService, type Manifest } from './objects.ts';
+import { startSdkServer, type RunningPeer } from '../support/peers/sdk-servers.ts';
+import { ensureNamespace, getJson, startE2E, type E2E } from '../support/harness.ts';
+import { mcpDeployment, mcpService, type Manifest } from '../support/objects.ts';
 
 const NS = 'probed';
 // Undetected servers count as streamable-http here, so the SSE settings can

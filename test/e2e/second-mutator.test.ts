@@ -12,9 +12,9 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:https';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ensureNamespace, getJson, mustSucceed, manifest, startE2E, type E2E, type KubectlResult } from './harness.ts';
-import { generateWebhookCertificates } from './harness/webhook.ts';
-import { mcpDeployment, type Manifest } from './objects.ts';
+import { ensureNamespace, getJson, mustSucceed, manifest, startE2E, type E2E, type KubectlResult } from '../support/harness.ts';
+import { generateWebhookCertificates } from '../support/harness/webhook.ts';
+import { mcpDeployment, type Manifest } from '../support/objects.ts';
 
 const DENIED_BY = 'admission webhook "validate.mcp-admission.dev" denied the request';
 

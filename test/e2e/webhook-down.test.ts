@@ -7,8 +7,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ensureNamespace, getJson, mustSucceed, startE2E, type E2E } from './harness.ts';
-import { mcpDeployment, mcpService, type Manifest } from './objects.ts';
+import { ensureNamespace, getJson, mustSucceed, startE2E, type E2E } from '../support/harness.ts';
+import { mcpDeployment, mcpService, type Manifest } from '../support/objects.ts';
 
 const NS = 'mcp';
 const SSE = { namespace: NS, annotations: { protocol: 'sse' } };

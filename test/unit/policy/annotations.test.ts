@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Annotations } from '../../../src/contract.ts';
 import { parseWorkloadAnnotations } from '../../../src/policy/annotations.ts';
-import { BUILT_IN_SETTINGS, type TransportSettings } from '../../../src/policy/settings.ts';
+import { BUILT_IN_SETTINGS, type TransportSettings } from '../../../src/policy/transport-settings.ts';
 
 const settings = (overrides: Partial<TransportSettings> = {}): TransportSettings => ({ ...BUILT_IN_SETTINGS, sources: [], ...overrides });
 

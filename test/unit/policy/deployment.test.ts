@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { Annotations } from '../../../src/contract.ts';
 import { mutateDeployment, validateDeployment } from '../../../src/policy/deployment.ts';
 import type { Deployment } from '../../../src/policy/objects.ts';
-import { BUILT_IN_SETTINGS, type TransportSettings } from '../../../src/policy/settings.ts';
+import { BUILT_IN_SETTINGS, type TransportSettings } from '../../../src/policy/transport-settings.ts';
 import { fixture } from '../../support/fixtures.ts';
 
 /** The fixture's Deployment as the API server sends it: defaulted to RollingUpdate 25%/25%, grace 30. */

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { Annotations } from '../../../src/contract.ts';
 import type { Service } from '../../../src/policy/objects.ts';
 import { mutateService, validateService } from '../../../src/policy/service.ts';
-import { BUILT_IN_SETTINGS, type TransportSettings } from '../../../src/policy/settings.ts';
+import { BUILT_IN_SETTINGS, type TransportSettings } from '../../../src/policy/transport-settings.ts';
 import { fixture } from '../../support/fixtures.ts';
 
 const service = (edit: (s: Service) => void = () => {}): Service => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BUILT_IN_SETTINGS } from '../../../src/policy/settings.ts';
+import { BUILT_IN_SETTINGS } from '../../../src/policy/transport-settings.ts';
 import { resolveSettings, validateTransportPolicy, type TransportPolicy } from '../../../src/policy/transport-policy.ts';
 
 const policyObject = (spec: unknown, name = 'p') => ({

@@ -1,6 +1,6 @@
 /**
- * Starts `test/peers/python_server.py` with the venv that
- * `test/peers/setup-python.sh` made, and waits until it accepts connections.
+ * Starts `test/support/peers/python_server.py` with the venv that
+ * `test/support/peers/setup-python.sh` made, and waits until it accepts connections.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -18,7 +18,7 @@ export function pythonPath(): string {
 export function requirePython(): string {
   const python = pythonPath();
   if (!existsSync(python)) {
-    throw new Error(`Python MCP SDK venv not found at ${python}: run test/peers/setup-python.sh first`);
+    throw new Error(`Python MCP SDK venv not found at ${python}: run test/support/peers/setup-python.sh first`);
   }
   return python;
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates the Python virtual environment that holds the official MCP Python SDK
-# (`mcp` from PyPI), used by test/prober as a real peer server. The venv lives
+# (`mcp` from PyPI), used by test/integration as a real peer server. The venv lives
 # outside the repository so `git status` stays clean and reruns are cheap:
 #   ${MCP_ADMISSION_CACHE:-$HOME/.cache/mcp-admission}/python-venv
 # Idempotent: a stamp file records the pinned version; when it matches, the

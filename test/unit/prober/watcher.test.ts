@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { KubernetesObject, V1Deployment, V1Service } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { Annotations } from '../../src/contract.ts';
-import type { ObjectSource } from '../../src/prober/cluster-api.ts';
-import { ClusterProber } from '../../src/prober/cluster-prober.ts';
-import type { DetectionResult } from '../../src/prober/detect.ts';
-import { ProbeWatcher } from '../../src/prober/watcher.ts';
-import { deployment, FakeCluster, service } from './fake-cluster.ts';
+import { Annotations } from '../../../src/contract.ts';
+import type { ObjectSource } from '../../../src/prober/cluster-api.ts';
+import { ClusterProber } from '../../../src/prober/cluster-prober.ts';
+import type { DetectionResult } from '../../../src/prober/detect.ts';
+import { ProbeWatcher } from '../../../src/prober/watcher.ts';
+import { deployment, FakeCluster, service } from '../../support/fake-cluster.ts';
 
 /** An informer stand-in whose cache reads through to the fake cluster. */
 class FakeSource<T extends KubernetesObject> implements ObjectSource<T> {

@@ -10,9 +10,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mutateDeployment } from '../src/policy/deployment.ts';
-import type { Deployment } from '../src/policy/objects.ts';
-import { BUILT_IN_SETTINGS } from '../src/policy/settings.ts';
+import { mutateDeployment } from '../../src/policy/deployment.ts';
+import type { Deployment } from '../../src/policy/objects.ts';
+import { BUILT_IN_SETTINGS } from '../../src/policy/transport-settings.ts';
 
 /** One kind of request the load generator sends. */
 export interface RequestKind {
@@ -28,7 +28,7 @@ type Review = {
 } & Record<string, unknown>;
 
 function fixture(name: string): Review {
-  return JSON.parse(readFileSync(new URL(`../test/fixtures/${name}`, import.meta.url), 'utf8')) as Review;
+  return JSON.parse(readFileSync(new URL(`../../test/fixtures/${name}`, import.meta.url), 'utf8')) as Review;
 }
 
 /** The Deployment fixture padded to what a real MCP server's Deployment looks like (~3 KB review). */

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { detectTransport, type DetectionResult } from '../../src/prober/detect.ts';
+import { detectTransport, type DetectionResult } from '../../../src/prober/detect.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, base: string) => void;
 

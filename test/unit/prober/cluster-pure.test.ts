@@ -2,14 +2,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1Deployment } from '@kubernetes/client-node';
-import { Annotations } from '../../src/contract.ts';
-import { mapConcurrent } from '../../src/prober/concurrency.ts';
-import { transitionEvent } from '../../src/prober/events.ts';
-import { withRetry } from '../../src/prober/retry.ts';
-import { selectedDeployments, selectsDeployment } from '../../src/prober/selection.ts';
-import { probeTargets } from '../../src/prober/service-endpoint.ts';
-import { planStatus, readTransportStatus, sseSettingsVisible, type DetectionSummary } from '../../src/prober/transport-status.ts';
-import { ApiError, deployment, service } from './fake-cluster.ts';
+import { Annotations } from '../../../src/contract.ts';
+import { mapConcurrent } from '../../../src/prober/concurrency.ts';
+import { transitionEvent } from '../../../src/prober/events.ts';
+import { withRetry } from '../../../src/prober/retry.ts';
+import { selectedDeployments, selectsDeployment } from '../../../src/prober/selection.ts';
+import { probeTargets } from '../../../src/prober/service-endpoint.ts';
+import { planStatus, readTransportStatus, sseSettingsVisible, type DetectionSummary } from '../../../src/prober/transport-status.ts';
+import { ApiError, deployment, service } from '../../support/fake-cluster.ts';
 
 const domain = { clusterDomain: 'cluster.local' };
 

@@ -20,7 +20,7 @@ import type { Logger } from 'pino';
 import { POLICY_GROUP, POLICY_PLURAL, POLICY_VERSION } from '../contract.ts';
 import type { SettingsSource } from '../admission/admission.ts';
 import { describeFinding } from '../policy/finding.ts';
-import type { TransportSettings } from '../policy/settings.ts';
+import type { TransportSettings } from '../policy/transport-settings.ts';
 import { resolveSettings, validateTransportPolicy, type TransportPolicy } from '../policy/transport-policy.ts';
 import type { AdmissionMetrics } from '../server/metrics.ts';
 

@@ -1,13 +1,13 @@
 /**
  * Detection against real servers from the official SDKs: the TypeScript SDK
  * in-process, the Python SDK as a child process (venv from
- * test/peers/setup-python.sh; missing venv fails the test, never skips).
+ * test/support/peers/setup-python.sh; missing venv fails the test, never skips).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { detectTransport } from '../../src/prober/detect.ts';
-import { requirePython, startPythonServer, type PythonPeer } from '../peers/python-peer.ts';
-import { startSdkServer, type SdkServerKind } from '../peers/sdk-servers.ts';
+import { requirePython, startPythonServer, type PythonPeer } from '../support/peers/python-peer.ts';
+import { startSdkServer, type SdkServerKind } from '../support/peers/sdk-servers.ts';
 
 interface Case {
   name: string;

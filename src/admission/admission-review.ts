@@ -26,13 +26,13 @@ const AdmissionRequestShape = z.looseObject({
 /** The request part of an AdmissionReview; `object` stays raw, as received, for diffing. */
 export type AdmissionRequest = z.infer<typeof AdmissionRequestShape>;
 
-export type DecodedReview =
+export type DecodedAdmissionReview =
   | { ok: true; apiVersion: AdmissionApiVersion; request: AdmissionRequest }
   | { ok: false; code: number; message: string; apiVersion?: AdmissionApiVersion; uid?: string };
 
 const MEDIA_TYPE_JSON = /^application\/json\s*(;|$)/i;
 
-export function decodeReview(body: Buffer, contentType: string | undefined): DecodedReview {
+export function decodeAdmissionReview(body: Buffer, contentType: string | undefined): DecodedAdmissionReview {
   if (!contentType || !MEDIA_TYPE_JSON.test(contentType)) {
     return { ok: false, code: 415, message: `content type must be application/json, got ${contentType ? `"${contentType}"` : 'none'}` };
   }

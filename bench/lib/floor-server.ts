@@ -9,7 +9,7 @@
  * Imports nothing but node: modules, so its RSS is Node's own.
  *
  * Run as a child by `bench/admission.ts`:
- * `node bench/floor-server.ts CERT_FILE KEY_FILE`; listens on a free port of
+ * `node bench/lib/floor-server.ts CERT_FILE KEY_FILE`; listens on a free port of
  * 127.0.0.1 and prints `{"port":N}` on stdout.
  */
 import { readFileSync } from 'node:fs';
@@ -17,7 +17,7 @@ import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 const [certFile, keyFile] = process.argv.slice(2);
-if (!certFile || !keyFile) throw new Error('usage: node bench/floor-server.ts CERT_FILE KEY_FILE');
+if (!certFile || !keyFile) throw new Error('usage: node bench/lib/floor-server.ts CERT_FILE KEY_FILE');
 const tls = { cert: readFileSync(certFile), key: readFileSync(keyFile), minVersion: 'TLSv1.2' as const };
 
 const server = createServer(tls, (req, res) => {

@@ -14,9 +14,9 @@
  * mutator changed the object (by the annotation each writes) and which
  * validators are in force.
  */
-import { mustSucceed, type E2E } from '../test/e2e/harness.ts';
-import { installWebhookConfigurations } from '../test/e2e/harness/webhook.ts';
-import { Annotations } from '../src/contract.ts';
+import { mustSucceed, type E2E } from '../../test/support/harness.ts';
+import { installWebhookConfigurations } from '../../test/support/harness/webhook.ts';
+import { Annotations } from '../../src/contract.ts';
 import { CEL_APPLIED_ANNOTATION, CEL_POLICY_NAME, SKIP_CEL_MUTATION_ANNOTATION, celAdmissionPolicies } from './cel-policies.ts';
 import { parseMetrics, total, type ApiClient } from './kube-api.ts';
 import { mcpDeploymentObject } from './workloads.ts';

@@ -16,7 +16,7 @@ import { freePorts } from './ports.ts';
 import { describeExit, startProcess, type ManagedProcess } from './processes.ts';
 import { kubectlFor, type Kubectl } from './kubectl.ts';
 
-/** The repository root (this file is test/e2e/harness/controlplane.ts). */
+/** The repository root (this file is test/support/harness/controlplane.ts). */
 export const REPO_ROOT = resolve(import.meta.dirname, '../../..');
 
 const BUILD_SCRIPT = join(REPO_ROOT, 'test/controlplane/build.sh');

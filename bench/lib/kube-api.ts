@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { Agent, request } from 'node:https';
-import type { ControlPlanePKI } from '../test/e2e/harness/pki.ts';
+import type { ControlPlanePKI } from '../../test/support/harness/pki.ts';
 
 /** One answer: status, body, and milliseconds from sending to the last byte. */
 export interface ApiAnswer {

@@ -10,9 +10,9 @@ import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:https';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { fixture } from '../../support/fixtures.ts';
+import { fixture } from '../support/fixtures.ts';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
+const root = fileURLToPath(new URL('../../', import.meta.url));
 
 type Outcome = 'answered' | 'refused' | 'dropped';
 

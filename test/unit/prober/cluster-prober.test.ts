@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pino } from 'pino';
-import { Annotations } from '../../src/contract.ts';
-import { ClusterProber } from '../../src/prober/cluster-prober.ts';
-import type { DetectionResult } from '../../src/prober/detect.ts';
-import { ApiError, deployment, FakeCluster, service } from './fake-cluster.ts';
+import { Annotations } from '../../../src/contract.ts';
+import { ClusterProber } from '../../../src/prober/cluster-prober.ts';
+import type { DetectionResult } from '../../../src/prober/detect.ts';
+import { ApiError, deployment, FakeCluster, service } from '../../support/fake-cluster.ts';
 
 const silent = pino({ level: 'silent' });
 const SSE: DetectionResult = { protocol: 'sse', protocolVersion: '2024-11-05', endpoint: '', authRequired: false, reason: 'HTTP+SSE (legacy)', latencyMs: 1 };

@@ -15,7 +15,7 @@
  * It is the floor for doing this job in the API server: no policy objects,
  * no per-namespace settings, no annotation parsing, no explanations.
  */
-import { MCP_COMPONENT_LABEL, MCP_COMPONENT_VALUE } from '../src/contract.ts';
+import { MCP_COMPONENT_LABEL, MCP_COMPONENT_VALUE } from '../../src/contract.ts';
 
 type Json = Record<string, any>;
 

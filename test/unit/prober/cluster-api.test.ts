@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
-import { kubeClusterApi, MCP_LABEL_SELECTOR, type ClusterApi } from '../../src/prober/cluster-api.ts';
+import { kubeClusterApi, MCP_LABEL_SELECTOR, type ClusterApi } from '../../../src/prober/cluster-api.ts';
 
 interface Seen {
   method: string;

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-const root = fileURLToPath(new URL('../../../', import.meta.url));
+const root = fileURLToPath(new URL('../../', import.meta.url));
 const review = (args: string[], input?: string) =>
   spawnSync(process.execPath, ['src/cli/main.ts', 'review', ...args], { cwd: root, input, encoding: 'utf8' });
 

@@ -13,12 +13,12 @@ import { after, before, describe, it } from 'node:test';
 import { connect } from 'node:tls';
 import { connect as connectTcp } from 'node:net';
 import { pino } from 'pino';
-import { createApp } from '../../../src/server/app.ts';
-import { DevelopmentCertificateSource, FileCertificateSource } from '../../../src/server/certificate-source.ts';
-import { createMetrics } from '../../../src/server/metrics.ts';
-import { startServers, type RunningServer } from '../../../src/server/server.ts';
-import { staticSettings } from '../../../src/settings/static-source.ts';
-import { fixture } from '../../support/fixtures.ts';
+import { createApp } from '../../src/server/app.ts';
+import { DevelopmentCertificateSource, FileCertificateSource } from '../../src/server/certificate-source.ts';
+import { createMetrics } from '../../src/server/metrics.ts';
+import { startServers, type RunningServer } from '../../src/server/server.ts';
+import { staticSettings } from '../../src/settings/static-source.ts';
+import { fixture } from '../support/fixtures.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mcp-admission-tls-'));
 
