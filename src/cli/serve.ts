@@ -48,7 +48,13 @@ async function settingsSource(config: ServeConfig, logger: Logger, metrics: Admi
   const kubeConfig = new KubeConfig();
   if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
   else kubeConfig.loadFromDefault();
-  const cluster = new ClusterSettingsSource({ kubeConfig, logger, metrics });
+  const cluster = new ClusterSettingsSource({
+    kubeConfig,
+    logger,
+    onPolicies: (count) => metrics.policies.set(count),
+    onSyncError: () => metrics.policySyncErrors.inc(),
+    onStale: (stale) => metrics.policyStale.set(stale ? 1 : 0),
+  });
   // Not awaited: the server answers /healthz at once, and /readyz once policies have synced.
   cluster.start().then(
     () => logger.info('policies synced from the cluster'),

@@ -8,6 +8,7 @@
 import type { V1Deployment, V1Service } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Annotations } from '../contract.ts';
+import { restartOnWatchError } from '../kubernetes/informer.ts';
 import type { WatchSources } from './cluster-api.ts';
 import type { ClusterProber } from './cluster-prober.ts';
 import { selectsDeployment } from './selection.ts';
@@ -83,13 +84,11 @@ export class ProbeWatcher {
     sources.deployments.on('update', (deployment) => this.#onDeployment(deployment));
     sources.deployments.on('delete', (deployment) => this.#deploymentRevalidate.delete(keyOf(deployment)));
     for (const [name, source] of Object.entries(sources) as Array<[string, WatchSources[keyof WatchSources]]>) {
-      // client-node informers stop on a watch error; restarting is the caller's job.
-      source.on('error', (err) => {
-        if (this.#stopped) return;
-        logger.warn({ informer: name, err: String(err) }, 'watch failed; restarting');
-        setTimeout(() => {
-          if (!this.#stopped) source.start().catch((e: unknown) => logger.error({ informer: name, err: String(e) }, 'restart failed'));
-        }, this.#deps.informerRestartMs ?? 5_000);
+      restartOnWatchError(source, {
+        delayMs: this.#deps.informerRestartMs ?? 5_000,
+        stopped: () => this.#stopped,
+        onError: (err) => logger.warn({ informer: name, err: String(err) }, 'watch failed; restarting'),
+        onRestartFailed: (err) => logger.error({ informer: name, err: String(err) }, 'restart failed'),
       });
     }
     await Promise.all([sources.services.start(), sources.deployments.start()]);

@@ -22,12 +22,17 @@ import type { SettingsSource } from '../admission/admission.ts';
 import { describeFinding } from '../policy/finding.ts';
 import type { TransportSettings } from '../policy/transport-settings.ts';
 import { resolveSettings, validateTransportPolicy, type TransportPolicy } from '../policy/transport-policy.ts';
-import type { AdmissionMetrics } from '../server/metrics.ts';
+import { restartOnWatchError } from '../kubernetes/informer.ts';
 
 export interface ClusterSettingsOptions {
   kubeConfig: KubeConfig;
   logger: Logger;
-  metrics: AdmissionMetrics;
+  /** Called with the number of valid policies each time the set is rebuilt. */
+  onPolicies?: (count: number) => void;
+  /** Called on every failed list or watch. */
+  onSyncError?: () => void;
+  /** Called with true when the last good policies are served while the API server is away, false when a watch connects. */
+  onStale?: (stale: boolean) => void;
   /** Delay before a failed watch is restarted. */
   restartDelayMs?: number;
 }
@@ -69,8 +74,12 @@ export class ClusterSettingsSource implements SettingsSource {
       this.namespaceInformer.on(verb, () => this.resolved.clear());
     }
     for (const informer of [this.policyInformer, this.namespaceInformer] as Array<Watched<KubernetesObject>>) {
-      informer.on('connect', () => this.options.metrics.policyStale.set(0));
-      informer.on('error', (err: unknown) => this.onWatchError(informer, err));
+      informer.on('connect', () => this.options.onStale?.(false));
+      restartOnWatchError(informer, {
+        delayMs: this.options.restartDelayMs ?? 1000,
+        stopped: () => this.stopped,
+        onError: (err) => this.onWatchError(err),
+      });
     }
   }
 
@@ -114,19 +123,15 @@ export class ClusterSettingsSource implements SettingsSource {
     }
     this.policies = policies;
     this.resolved.clear();
-    this.options.metrics.policies.set(policies.length);
+    this.options.onPolicies?.(policies.length);
   }
 
-  private onWatchError(informer: Watched<KubernetesObject>, err: unknown): void {
-    if (this.stopped) return;
-    this.options.metrics.policySyncErrors.inc();
+  private onWatchError(err: unknown): void {
+    this.options.onSyncError?.();
     const code = (err as { code?: number; statusCode?: number }).code ?? (err as { statusCode?: number }).statusCode;
     if (code !== 404) {
-      this.options.metrics.policyStale.set(1);
+      this.options.onStale?.(true);
       this.options.logger.warn({ err }, 'lost the watch on policies or namespaces; keeping the last good policies and retrying');
     }
-    setTimeout(() => {
-      if (!this.stopped) informer.start().catch(() => undefined);
-    }, this.options.restartDelayMs ?? 1000).unref();
   }
 }
