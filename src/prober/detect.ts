@@ -23,6 +23,8 @@ import {
 export const PROBE_PROTOCOL_VERSION = '2025-11-25';
 /** The revision that defined the legacy HTTP+SSE transport. */
 export const LEGACY_SSE_PROTOCOL_VERSION = '2024-11-05';
+/** The longest reason a detection gives: it is written to annotations and Events. */
+export const MAX_REASON_LENGTH = 300;
 
 /** What one detection found. Printed as-is by `probe --url`. */
 export interface DetectionResult {
@@ -80,7 +82,7 @@ export async function detectTransport(url: string, options: DetectOptions = {}):
   } finally {
     clearTimeout(timer);
   }
-  return { ...detection, latencyMs: Math.round(performance.now() - started) };
+  return { ...detection, reason: boundReason(detection.reason), latencyMs: Math.round(performance.now() - started) };
 }
 
 interface ProbeContext {
@@ -124,28 +126,28 @@ async function probe(url: URL, ctx: ProbeContext): Promise<Detection> {
 
   const reply = await readJsonRpcBody(response, ctx);
   if (reply?.kind === 'error' && status >= 400 && status < 500) {
-    // A JSON-RPC error body means the endpoint speaks JSON-RPC over POST: a
-    // Streamable HTTP server that refused our initialize, e.g. a 2026-07-28
-    // server rejecting the 2025-11-25 handshake. A legacy SSE server receives
-    // messages only on the endpoint its stream announces, so it never answers
-    // here with JSON-RPC; probing it as SSE would be wrong.
-    const newest = newestSupportedVersion(reply.data);
-    return {
-      protocol: 'streamable-http',
-      ...(newest ? { protocolVersion: newest } : {}),
-      endpoint: url.href,
-      authRequired: false,
-      reason:
-        `Streamable HTTP: initialize (${PROBE_PROTOCOL_VERSION}) refused with HTTP ${status} and JSON-RPC error ` +
-        `${reply.code} "${truncate(reply.message)}"` +
-        (newest ? `; the server supports ${newest}` : '; a JSON-RPC error on POST is a Streamable HTTP server'),
-    };
+    const refusal = newerRevisionRefusal(reply);
+    if (refusal) {
+      return {
+        protocol: 'streamable-http',
+        protocolVersion: refusal.newest,
+        endpoint: url.href,
+        authRequired: false,
+        reason:
+          `Streamable HTTP: a newer revision refused initialize ${PROBE_PROTOCOL_VERSION} with HTTP ${status} and ` +
+          `JSON-RPC error ${errorCode(reply)}; the server supports ${refusal.newest}`,
+      };
+    }
+    // Any other JSON-RPC error is no proof of Streamable HTTP: the message
+    // URL of a legacy SSE server answers a POST without a known session with
+    // one too (mcp-go: HTTP 400). The GET tells the two apart.
+    return await probeLegacySse(url, `HTTP ${status} with JSON-RPC error ${errorCode(reply)}`, ctx);
   }
   if (status === 400 || status === 404 || status === 405) {
     // "If it fails with an HTTP 4xx status code (e.g., 405 Method Not Allowed
     // or 404 Not Found)": issue a GET and expect an SSE stream (basic/transports,
     // Backwards Compatibility).
-    return await probeLegacySse(url, status, ctx);
+    return await probeLegacySse(url, `HTTP ${status}`, ctx);
   }
   return unknown(`POST initialize answered HTTP ${status}${status >= 500 ? ' (server error)' : ''}`);
 }
@@ -187,10 +189,7 @@ async function initializeAnswered(url: URL, response: Response, ctx: ProbeContex
     }
   } else {
     await discardBody(response);
-    return unknown(
-      `POST initialize answered HTTP ${response.status} with content-type ${type || '(none)'}, ` +
-        'not application/json or text/event-stream',
-    );
+    return unknown(`POST initialize answered HTTP ${response.status} with ${describeMediaType(type)}, not application/json or text/event-stream`);
   }
   if (!reply) {
     return unknown(`POST initialize answered HTTP ${response.status} ${type}, but not with a JSON-RPC response`);
@@ -204,10 +203,11 @@ async function initializeAnswered(url: URL, response: Response, ctx: ProbeContex
       protocol: 'streamable-http',
       endpoint: url.href,
       authRequired: false,
-      reason: `Streamable HTTP: initialize answered with ${framing} JSON-RPC error ${reply.code} "${truncate(reply.message)}"`,
+      reason: `Streamable HTTP: initialize answered with ${framing} JSON-RPC error ${errorCode(reply)}`,
     };
   }
-  const version = typeof reply.result.protocolVersion === 'string' ? reply.result.protocolVersion : undefined;
+  // Written to annotations: kept only when it has the shape of a revision.
+  const version = isRevision(reply.result.protocolVersion) ? reply.result.protocolVersion : undefined;
   if (sessionId) await endSession(url, sessionId, version, ctx);
   return {
     protocol: 'streamable-http',
@@ -241,8 +241,11 @@ async function endSession(url: URL, sessionId: string, version: string | undefin
   }
 }
 
-/** The GET half of the backwards-compatibility rule. */
-async function probeLegacySse(url: URL, postStatus: number, ctx: ProbeContext): Promise<Detection> {
+/**
+ * The GET half of the backwards-compatibility rule. `postAnswer` says, in our
+ * words, how the POST was answered.
+ */
+async function probeLegacySse(url: URL, postAnswer: string, ctx: ProbeContext): Promise<Detection> {
   const response = await fetchBounded(
     ctx.fetchImpl,
     url,
@@ -251,7 +254,7 @@ async function probeLegacySse(url: URL, postStatus: number, ctx: ProbeContext): 
     ctx.deadline,
   );
   const status = response.status;
-  const prefix = `POST initialize answered HTTP ${postStatus}; GET`;
+  const prefix = `POST initialize answered ${postAnswer}; GET`;
   if (isRedirect(status)) return redirected(response, 'GET');
   if (status === 401 || status === 403) return authRequired(response, 'GET');
   if (status !== 200) {
@@ -261,7 +264,7 @@ async function probeLegacySse(url: URL, postStatus: number, ctx: ProbeContext): 
   const type = mediaType(response);
   if (type !== 'text/event-stream') {
     await discardBody(response);
-    return unknown(`${prefix} answered content-type ${type || '(none)'}, not text/event-stream`);
+    return unknown(`${prefix} answered ${describeMediaType(type)}, not text/event-stream`);
   }
 
   // The first event must be `endpoint` (spec 2024-11-05, Transports, HTTP with
@@ -273,29 +276,25 @@ async function probeLegacySse(url: URL, postStatus: number, ctx: ProbeContext): 
   if (outcome.kind === 'failed') return unknown(`${prefix} opened an event stream, but ${outcome.reason}`);
   const { event } = outcome;
   if (event.type !== 'endpoint') {
-    return unknown(`${prefix} opened an event stream whose first event is "${truncate(event.type)}", not "endpoint"`);
+    return unknown(`${prefix} opened an event stream whose first event is not "endpoint"`);
   }
   let messageUrl: URL;
   try {
     messageUrl = new URL(event.data.trim(), url);
   } catch {
-    return unknown(`${prefix} sent an endpoint event whose data is not a URL: ${JSON.stringify(truncate(event.data))}`);
+    return unknown(`${prefix} sent an endpoint event whose data is not a URL`);
   }
+  const sse = { protocol: 'sse', protocolVersion: LEGACY_SSE_PROTOCOL_VERSION, endpoint: url.href, authRequired: false } as const;
   if (messageUrl.origin !== url.origin) {
-    // Clients must not post their messages to another origin: the endpoint
-    // event is the only thing telling them where to send (and DNS rebinding
-    // guidance in basic/transports, Security Warning).
-    return unknown(`${prefix} sent an endpoint event on another origin (${messageUrl.origin}), refused`);
+    // A server behind a proxy may announce its public URL: still the legacy
+    // transport (DESIGN.md, "The prober"). The probe never sends anything to
+    // the announced origin (it posts nothing at all), and the origin is the
+    // server's text, so the reason does not repeat it.
+    return { ...sse, reason: 'HTTP+SSE (legacy): GET opened an event stream whose first event is endpoint, on another origin (not contacted)' };
   }
-  return {
-    protocol: 'sse',
-    protocolVersion: LEGACY_SSE_PROTOCOL_VERSION,
-    endpoint: url.href,
-    authRequired: false,
-    // The path only: the query usually carries a per-connection session id,
-    // which would make the reason change on every probe.
-    reason: `HTTP+SSE (legacy): GET opened an event stream whose first event is endpoint ${messageUrl.pathname}`,
-  };
+  // Neither the path nor the query: they are the server's text (and the
+  // query usually carries a per-connection session id).
+  return { ...sse, reason: 'HTTP+SSE (legacy): GET opened an event stream whose first event is endpoint, on the same origin' };
 }
 
 async function readJsonRpcBody(response: Response, ctx: ProbeContext): Promise<JsonRpcReply | undefined> {
@@ -317,16 +316,14 @@ function isRedirect(status: number): boolean {
 
 async function redirected(response: Response, method: string): Promise<Detection> {
   await discardBody(response);
-  const location = response.headers.get('location');
-  return unknown(
-    `${method} answered HTTP ${response.status} redirect${location ? ` to ${truncate(location)}` : ''}; ` +
-      'redirects are not followed, point the probe at the final URL',
-  );
+  // Where it points is the server's text: not repeated.
+  return unknown(`${method} answered HTTP ${response.status} redirect; redirects are not followed, point the probe at the final URL`);
 }
 
 async function authRequired(response: Response, method: string): Promise<Detection> {
   await discardBody(response);
-  const scheme = response.headers.get('www-authenticate')?.split(/\s/)[0];
+  const offered = response.headers.get('www-authenticate')?.split(/\s/)[0]?.toLowerCase();
+  const scheme = AUTH_SCHEMES.find((known) => known.toLowerCase() === offered);
   return {
     protocol: 'unknown',
     authRequired: true,
@@ -338,14 +335,51 @@ function unknown(reason: string): Detection {
   return { protocol: 'unknown', authRequired: false, reason };
 }
 
-/** Picks the newest revision from an error's `data.supported` list, if it has one. */
-function newestSupportedVersion(data: unknown): string | undefined {
+/** Schemes named in an auth-required reason; any other is not repeated. */
+const AUTH_SCHEMES = ['Bearer', 'Basic', 'Digest', 'Negotiate', 'DPoP'] as const;
+
+/** Media types named in a reason; any other is the server's text, not repeated. */
+const KNOWN_MEDIA_TYPES = new Set(['application/json', 'text/event-stream', 'text/html', 'text/plain', 'application/octet-stream']);
+
+function describeMediaType(type: string): string {
+  if (!type) return 'no content-type';
+  return KNOWN_MEDIA_TYPES.has(type) ? `content-type ${type}` : 'another content-type';
+}
+
+/** MCP revisions are dates, `YYYY-MM-DD` (basic/versioning), so string order is time order. */
+function isRevision(value: unknown): value is string {
+  return typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value);
+}
+
+/** The error code, when it is a plain integer (it is written into the reason). */
+function errorCode(reply: { code: number }): string {
+  return Number.isSafeInteger(reply.code) ? String(reply.code) : '(not an integer)';
+}
+
+/**
+ * A newer revision's refusal of the version we offered, and the newest it
+ * supports. 2026-07-28 (basic/versioning, "Protocol Version Negotiation";
+ * transports/streamable-http, "Protocol Version Header") answers a version it
+ * does not implement with HTTP 400 and `UnsupportedProtocolVersionError`:
+ *
+ *     {"code": -32022, "message": "Unsupported protocol version",
+ *      "data": {"supported": ["2026-07-28", ...], "requested": "..."}}
+ *
+ * and a modern-only server SHOULD name its versions in any error it returns
+ * to `initialize`; the legacy lifecycle's example error (-32602) carries the
+ * same `data.supported`. So the proof is the list, not the code: a list of
+ * revisions that leaves out the one offered and names a newer one. A
+ * refusal naming only older revisions is not Streamable HTTP evidence.
+ */
+function newerRevisionRefusal(reply: { data?: unknown }): { newest: string } | undefined {
+  const data = reply.data;
   if (typeof data !== 'object' || data === null) return undefined;
   const supported = (data as { supported?: unknown }).supported;
   if (!Array.isArray(supported)) return undefined;
-  // Revisions are dates (YYYY-MM-DD), so string order is time order.
-  const versions = supported.filter((v): v is string => typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v));
-  return versions.sort().at(-1);
+  const revisions = supported.filter(isRevision);
+  if (revisions.includes(PROBE_PROTOCOL_VERSION)) return undefined;
+  const newest = revisions.sort().at(-1);
+  return newest !== undefined && newest > PROBE_PROTOCOL_VERSION ? { newest } : undefined;
 }
 
 function describeFailure(err: unknown, deadline: AbortSignal, limits: ProbeLimits): string {
@@ -356,14 +390,22 @@ function describeFailure(err: unknown, deadline: AbortSignal, limits: ProbeLimit
     const cause = err.cause;
     if (cause instanceof ProbeLimitError) return cause.message;
     if (cause instanceof Error) {
-      const code = (cause as Error & { code?: string }).code;
-      return `connection failed: ${code ?? cause.message}`;
+      // Node's error codes (ECONNREFUSED, UND_ERR_SOCKET...) are ours to
+      // repeat; a message may quote what the server sent.
+      const code = (cause as Error & { code?: unknown }).code;
+      return typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,40}$/.test(code) ? `connection failed: ${code}` : 'connection failed';
     }
-    return `request failed: ${err.message}`;
   }
-  return `request failed: ${String(err)}`;
+  return 'request failed';
 }
 
-function truncate(text: string, max = 120): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
+/**
+ * The last guard on what is written to annotations and Events: printable
+ * characters only, at most {@link MAX_REASON_LENGTH}. Every reason above is
+ * built from our own words and numbers; this holds even if one is not.
+ */
+function boundReason(reason: string): string {
+  // eslint-disable-next-line no-control-regex
+  const printable = reason.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
+  return printable.length > MAX_REASON_LENGTH ? `${printable.slice(0, MAX_REASON_LENGTH - 1)}…` : printable;
 }

@@ -88,10 +88,11 @@ export function readEventStream(
       if (event.type === 'open') return;
       if (event.type === 'error') {
         const message = (event as Event & { message?: string }).message;
+        // The message is not repeated: it may quote the stream.
         const reason = exceeded
           ? `event stream exceeded ${maxBytes} bytes before the expected event`
           : message && !message.includes('event stream ended')
-            ? `event stream failed: ${message}`
+            ? 'event stream failed'
             : 'event stream ended before the expected event';
         finish({ kind: 'failed', reason });
         return;

@@ -19,7 +19,7 @@ interface Case {
 }
 
 const sdkCases: Case[] = [
-  { name: 'SSE server', kind: 'sse', path: '/sse', protocol: 'sse', protocolVersion: '2024-11-05', reason: /first event is endpoint \/messages$/ },
+  { name: 'SSE server', kind: 'sse', path: '/sse', protocol: 'sse', protocolVersion: '2024-11-05', reason: /first event is endpoint, on the same origin$/ },
   { name: 'SSE server, wrong path', kind: 'sse', path: '/mcp', protocol: 'unknown', reason: /POST initialize answered HTTP 404; GET answered HTTP 404/ },
   { name: 'stateless Streamable HTTP', kind: 'stateless', path: '/mcp', protocol: 'streamable-http', protocolVersion: '2025-11-25', reason: /SSE-framed result$/ },
   { name: 'stateless Streamable HTTP, JSON responses', kind: 'json', path: '/mcp', protocol: 'streamable-http', protocolVersion: '2025-11-25', reason: /a JSON result$/ },
@@ -110,7 +110,7 @@ describe('detectTransport against Python SDK (mcp on PyPI) servers', () => {
     const result = await detectTransport(`${peer('sse').baseUrl}/sse`);
     assert.equal(result.protocol, 'sse', result.reason);
     assert.equal(result.protocolVersion, '2024-11-05');
-    assert.match(result.reason, /endpoint \/messages\/$/);
+    assert.match(result.reason, /first event is endpoint, on the same origin$/);
   });
 
   it('sse run: nothing on /mcp', async () => {
