@@ -58,11 +58,13 @@ export function labelSelectorProblems(selector: LabelSelector, field: string): F
 
 /** Whether `labels` satisfy `selector`; an empty selector matches everything. */
 export function labelSelectorMatches(selector: LabelSelector, labels: Readonly<Record<string, string>>): boolean {
+  // Own labels only: `labels.constructor` on a plain object is Object's, not a label.
+  const label = (key: string): string | undefined => (Object.hasOwn(labels, key) ? labels[key] : undefined);
   for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
-    if (labels[key] !== value) return false;
+    if (label(key) !== value) return false;
   }
   return (selector.matchExpressions ?? []).every((expression) => {
-    const value = labels[expression.key];
+    const value = label(expression.key);
     switch (expression.operator) {
       case 'In':
         return value !== undefined && (expression.values ?? []).includes(value);
