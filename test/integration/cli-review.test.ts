@@ -57,7 +57,7 @@ describe('mcp-admission review', () => {
   });
 
   it('applies a policy file: the shipped default policy gives the built-in decisions', () => {
-    const withPolicy = review(['-f', 'examples/sse-server.yaml', '-o', 'json', '--policy', 'deploy/policy/default.yaml']);
+    const withPolicy = review(['-f', 'examples/sse-server.yaml', '-o', 'json', '--policy', 'examples/cluster-default-policy.yaml']);
     const without = review(['-f', 'examples/sse-server.yaml', '-o', 'json']);
     assert.equal(withPolicy.status, 0, withPolicy.stderr);
     assert.deepEqual(JSON.parse(withPolicy.stdout).map((e: any) => e.object), JSON.parse(without.stdout).map((e: any) => e.object));

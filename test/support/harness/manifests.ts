@@ -42,10 +42,11 @@ export async function installCrds(kubectl: Kubectl): Promise<boolean> {
 }
 
 /**
- * Installs deploy/policy, the default MCPTransportPolicy users get. Takes a
+ * Installs examples/cluster-default-policy.yaml, the cluster default policy
+ * the README has users apply after the install. Takes a
  * few seconds right after the CRD is created: kubectl waits for the new kind
  * to show up in discovery.
  */
 export async function installDefaultPolicy(kubectl: Kubectl): Promise<void> {
-  await applyObjects(kubectl, await renderKustomization(kubectl, 'deploy/policy'));
+  await mustSucceed(kubectl, ['apply', '-f', resolve(REPO_ROOT, 'examples/cluster-default-policy.yaml')]);
 }
