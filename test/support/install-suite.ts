@@ -1,0 +1,134 @@
+/**
+ * The scenarios every install path must pass, on an empty API server in a
+ * network of our own (see test/support/installed.ts): the README's commands
+ * exit 0 the first time; kube-apiserver calls the webhook through the
+ * Service at the stand-in pods' addresses, trusting the installed caBundle
+ * for the name `<service>.<namespace>.svc`; an SSE Deployment is mutated and
+ * a Recreate one refused. Each transcript and the time from the first
+ * install command to the first admitted MCP object are reported as test
+ * diagnostics.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { APPLIED } from './objects.ts';
+import { getJson, manifest } from './harness.ts';
+import { transcript } from './harness/install-commands.ts';
+import { currentNetwork } from './harness/netns.ts';
+import {
+  WEBHOOK,
+  bundleCertificates,
+  firstAdmitted,
+  install,
+  sseServer,
+  startWebhookPods,
+  tlsHandshake,
+  webhookCalls,
+  type InstallOptions,
+  type Installed,
+} from './installed.ts';
+
+type Json = Record<string, any>;
+
+const DENIED_BY = 'admission webhook "validate.mcp-admission.dev" denied the request';
+const APP_NAMESPACE = 'mcp-demo';
+
+/** One install path in one namespace. */
+export interface InstallCase {
+  /** Test title, e.g. `kubectl apply -k deploy/ into mcp-admission`. */
+  title: string;
+  /** README block name. */
+  path: string;
+  namespace: string;
+  rewrite?: InstallOptions['rewrite'];
+  edit?: InstallOptions['edit'];
+  extraPath?: string[];
+}
+
+/** Defines the installed-path scenarios for `testCase`. */
+export function installSuite(testCase: InstallCase): void {
+  describe(testCase.title, () => {
+    let installed: Installed;
+    let admitted: Json;
+    let webhookPort: number;
+
+    before(async () => {
+      const network = currentNetwork();
+      const started = performance.now();
+      installed = await install({ network, ...testCase });
+      if (installed.runs.some((r) => r.code !== 0)) return; // the first test reports it
+      await startWebhookPods(installed, network);
+      admitted = await firstAdmitted(installed, APP_NAMESPACE);
+      installed.firstAdmittedMs = performance.now() - started;
+      const deployment = await getJson<Json>(installed.env.kubectl, ['deployment', WEBHOOK, '-n', testCase.namespace]);
+      const container = deployment.spec.template.spec.containers[0] as Json;
+      const service = await getJson<Json>(installed.env.kubectl, ['service', WEBHOOK, '-n', testCase.namespace]);
+      const target = (service.spec.ports as Json[]).find((p) => p.port === 443)?.targetPort;
+      webhookPort = typeof target === 'number' ? target : (container.ports as Json[]).find((p) => p.name === target)?.containerPort;
+    });
+    after(() => installed?.stop());
+
+    it('the documented commands exit 0 the first time, on an empty API server', (t) => {
+      t.diagnostic(`transcript:\n${transcript(installed.runs)}`);
+      for (const run of installed.runs) assert.equal(run.code, 0, transcript(installed.runs));
+      assert.equal(installed.runs.length, installed.commands.length);
+      if (installed.firstAdmittedMs !== undefined) {
+        t.diagnostic(`first MCP object admitted ${Math.round(installed.firstAdmittedMs)} ms after the first install command ` +
+          `(stand-in pods ready in ${installed.pods.map((p) => `${Math.round(p.readyMs)} ms`).join(', ')})`);
+      }
+    });
+
+    it('the API server calls the webhook through the Service, trusting the installed caBundle for the Service name', async () => {
+      assert.ok(admitted, 'no MCP object was admitted');
+      const { kubectl } = installed.env;
+      const configs = [
+        await getJson<Json>(kubectl, ['mutatingwebhookconfiguration', 'mcp-admission']),
+        await getJson<Json>(kubectl, ['validatingwebhookconfiguration', 'mcp-admission']),
+      ];
+      const serverName = `${WEBHOOK}.${testCase.namespace}.svc`;
+      for (const webhook of configs.flatMap((c) => c.webhooks as Json[])) {
+        assert.equal(webhook.clientConfig.url, undefined, `${webhook.name} must call the Service`);
+        assert.deepEqual(
+          { name: webhook.clientConfig.service.name, namespace: webhook.clientConfig.service.namespace },
+          { name: WEBHOOK, namespace: testCase.namespace },
+        );
+        assert.ok(webhook.clientConfig.caBundle, `${webhook.name} has no caBundle`);
+        assert.ok(bundleCertificates(webhook.clientConfig.caBundle).length > 0);
+        // What the API server checks: the pod's certificate chains to the
+        // caBundle and names the Service.
+        for (const pod of installed.pods) {
+          const handshake = await tlsHandshake(pod.ip, webhookPort, serverName, webhook.clientConfig.caBundle);
+          assert.equal(handshake.error, undefined, `${pod.name} for ${webhook.name}: ${handshake.error}`);
+          assert.equal(handshake.authorized, true);
+          assert.match(handshake.subjectAltName ?? '', new RegExp(`DNS:${serverName.replaceAll('.', '\\.')}(,|$)`));
+        }
+      }
+      // The slices the API server resolved the Service through hold the pods.
+      const slices = await getJson<{ items: Json[] }>(kubectl, ['endpointslices', '-n', testCase.namespace, '-l', `kubernetes.io/service-name=${WEBHOOK}`]);
+      assert.deepEqual(
+        slices.items.flatMap((s) => (s.endpoints as Json[]).flatMap((e) => e.addresses)).sort(),
+        installed.pods.map((p) => p.ip).sort(),
+      );
+      assert.ok((await webhookCalls(installed, 'mutate.mcp-admission.dev')) >= 1);
+      assert.ok((await webhookCalls(installed, 'validate.mcp-admission.dev')) >= 1);
+      // And the pods say they answered.
+      const answered = installed.pods.filter((p) => /"kind":"Deployment"/.test(p.logTail(200)));
+      assert.ok(answered.length >= 1, installed.pods.map((p) => p.logTail()).join('\n'));
+    });
+
+    it('an SSE Deployment is stored with the SSE settings', () => {
+      assert.ok(admitted, 'no MCP object was admitted');
+      assert.deepEqual(admitted.spec.strategy, { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: 0 } });
+      assert.equal(admitted.spec.template.spec.terminationGracePeriodSeconds, 120);
+      assert.match(admitted.metadata.annotations[APPLIED], /maxUnavailable 0/);
+    });
+
+    it('a Recreate SSE Deployment is refused with the fix', async () => {
+      const recreate = sseServer(APP_NAMESPACE, 'legacy');
+      recreate.spec.strategy = { type: 'Recreate' };
+      const result = await installed.env.kubectl(['apply', '-f', '-'], { input: manifest(recreate) });
+      assert.notEqual(result.code, 0);
+      assert.ok(result.stderr.includes(DENIED_BY), result.stderr);
+      assert.match(result.stderr, /spec\.strategy\.type: Recreate/);
+    });
+  });
+}
