@@ -8,7 +8,7 @@ import fastJsonPatch from 'fast-json-patch';
 import { MCP_COMPONENT_LABEL, MCP_COMPONENT_VALUE, SYSTEM_NAMESPACES } from '../contract.ts';
 import { describeFinding, type Finding } from '../policy/finding.ts';
 import type { TransportSettings } from '../policy/transport-settings.ts';
-import { describeResources, findResource, type ResourceRules } from './resources.ts';
+import { describeResources, findResource, type Judgeable, type Resource } from './resources.ts';
 import { allowed, denied, errored, patched, withWarnings, type AdmissionResult } from './response.ts';
 import type { AdmissionRequest } from './admission-review.ts';
 
@@ -29,11 +29,22 @@ export type Decision = 'allowed' | 'patched' | 'denied' | 'warned' | 'skipped' |
 export interface Outcome {
   result: AdmissionResult;
   decision: Decision;
+  /** What a patch changes, in words, for logs and `review`; absent when nothing is patched. */
+  changes?: string[];
 }
 
 type Scoped =
   | { judged: false; outcome: Outcome }
-  | { judged: true; rules: ResourceRules; object: Record<string, unknown>; settings: TransportSettings; target: string };
+  | {
+      judged: true;
+      resource: Resource;
+      /** The rules, bound to the object as its shape parsed it. */
+      judge: Judgeable;
+      /** The object as received: patches are computed against it, never against the parsed copy. */
+      object: Record<string, unknown>;
+      settings: TransportSettings;
+      target: string;
+    };
 
 const skip = (): { judged: false; outcome: Outcome } => ({ judged: false, outcome: { result: allowed(), decision: 'skipped' } });
 const invalid = (message: string): { judged: false; outcome: Outcome } => ({
@@ -43,8 +54,8 @@ const invalid = (message: string): { judged: false; outcome: Outcome } => ({
 
 function scope(request: AdmissionRequest, deps: AdmissionDeps): Scoped {
   if (request.operation === 'DELETE' || request.operation === 'CONNECT') return skip();
-  const rules = findResource(request.kind);
-  if (!rules) {
+  const resource = findResource(request.kind);
+  if (!resource) {
     return invalid(
       `mcp-admission does not judge ${request.kind.group || 'core'}/${request.kind.version} ${request.kind.kind} ` +
         `(it judges ${describeResources()}): check the rules of the webhook configuration`,
@@ -52,22 +63,20 @@ function scope(request: AdmissionRequest, deps: AdmissionDeps): Scoped {
   }
   const object = request.object;
   if (typeof object !== 'object' || object === null || Array.isArray(object)) {
-    return invalid(`request.object must be a ${rules.kind} object for operation ${request.operation}`);
+    return invalid(`request.object must be a ${resource.kind} object for operation ${request.operation}`);
   }
   const raw = object as Record<string, unknown>;
-  if (raw.kind !== undefined && raw.kind !== rules.kind) {
-    return invalid(`request.object is a ${String(raw.kind)}, but request.kind says ${rules.kind}`);
+  if (raw.kind !== undefined && raw.kind !== resource.kind) {
+    return invalid(`request.object is a ${String(raw.kind)}, but request.kind says ${resource.kind}`);
   }
-  if (rules.shape) {
-    const checked = rules.shape.safeParse(raw);
-    if (!checked.success) {
-      const issues = checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-      return invalid(`request.object does not match ${rules.kind}: ${issues}`);
-    }
-  }
+  const parsed = resource.parse(raw);
+  if (!parsed.ok) return invalid(`request.object does not match ${resource.kind}: ${parsed.issues}`);
+  const { judge } = parsed;
   const metadata = (raw.metadata ?? {}) as { name?: string; namespace?: string; labels?: Record<string, string> | null };
   const name = metadata.name ?? request.name ?? '';
-  if (!rules.workload) return { judged: true, rules, object: raw, settings: deps.settings.settingsFor(''), target: `${rules.kind} "${name}"` };
+  if (!resource.workload) {
+    return { judged: true, resource, judge, object: raw, settings: deps.settings.settingsFor(''), target: `${resource.kind} "${name}"` };
+  }
 
   const namespace = request.namespace || metadata.namespace || 'default';
   // The webhook configurations exclude these with selectors; this is the
@@ -76,32 +85,33 @@ function scope(request: AdmissionRequest, deps: AdmissionDeps): Scoped {
   if (metadata.labels?.[MCP_COMPONENT_LABEL] !== MCP_COMPONENT_VALUE) return skip();
   const settings = deps.settings.settingsFor(namespace);
   if (settings.exempt || settings.mode === 'off') return skip();
-  return { judged: true, rules, object: raw, settings, target: `${rules.kind.toLowerCase()} "${name}" in namespace "${namespace}"` };
+  return { judged: true, resource, judge, object: raw, settings, target: `${resource.kind.toLowerCase()} "${name}" in namespace "${namespace}"` };
 }
 
 /** The mutating webhook: the SSE settings as a JSON patch against the object as received. */
 export function mutateRequest(request: AdmissionRequest, deps: AdmissionDeps): Outcome {
   const scoped = scope(request, deps);
   if (!scoped.judged) return scoped.outcome;
-  const { rules, object, settings } = scoped;
-  if (!rules.mutate || settings.mode !== 'mutate') return { result: allowed(), decision: 'allowed' };
-  const { object: mutated, changes } = rules.mutate(object as never, settings);
+  const { judge, object, settings } = scoped;
+  if (!judge.mutate || settings.mode !== 'mutate') return { result: allowed(), decision: 'allowed' };
+  const { object: mutated, changes } = judge.mutate(settings);
   if (changes.length === 0) return { result: allowed(), decision: 'allowed' };
   // Diff against the raw object, never a parsed copy, so fields this version
   // does not know are not turned into `remove` operations.
   const patch = fastJsonPatch.compare(object, mutated as object);
-  return { result: patched(patch), decision: patch.length > 0 ? 'patched' : 'allowed' };
+  if (patch.length === 0) return { result: allowed(), decision: 'allowed' };
+  return { result: patched(patch), decision: 'patched', changes };
 }
 
 /** The validating webhook: judges the object as it will be stored, every problem at once. */
 export function validateRequest(request: AdmissionRequest, deps: AdmissionDeps): Outcome {
   const scoped = scope(request, deps);
   if (!scoped.judged) return scoped.outcome;
-  const { rules, object, settings, target } = scoped;
-  const verdict = rules.validate(object as never, settings);
+  const { resource, judge, settings, target } = scoped;
+  const verdict = judge.validate(settings);
   const warnings = verdict.warnings.map(warningText);
   if (verdict.denials.length === 0) return { result: withWarnings(allowed(), warnings), decision: warnings.length ? 'warned' : 'allowed' };
-  if (rules.workload && settings.mode === 'warn') {
+  if (resource.workload && settings.mode === 'warn') {
     return { result: withWarnings(allowed(), [...verdict.denials.map(warningText), ...warnings]), decision: 'warned' };
   }
   return { result: withWarnings(denied(denialMessage(target, verdict.denials), verdict.denials), warnings), decision: 'denied' };

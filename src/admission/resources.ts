@@ -1,8 +1,9 @@
 /**
- * The resources mcp-admission judges, each with the shape its object must
- * have and its rules. Adding a resource is one entry here.
+ * The resources mcp-admission judges. Adding a kind is one entry in
+ * {@link RESOURCES}: `defineResource(kind, shape, { mutate, validate })`,
+ * where the rules take the object as its shape parsed it, fully typed.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import { POLICY_GROUP, POLICY_KIND, POLICY_VERSION } from '../contract.ts';
 import { mutateDeployment, validateDeployment } from '../policy/deployment.ts';
 import type { Verdict } from '../policy/finding.ts';
@@ -12,31 +13,79 @@ import type { TransportSettings } from '../policy/transport-settings.ts';
 import { validateTransportPolicy } from '../policy/transport-policy.ts';
 import type { Mutation } from '../policy/workload.ts';
 
-export interface ResourceRules {
-  /** Group/version/kind as in AdmissionRequest.kind. */
+/** Group/version/kind as in AdmissionRequest.kind. */
+export interface ResourceKind {
   group: string;
   version: string;
   kind: string;
-  /** Whether the object is an MCP workload (labelled, namespaced, subject to settings). */
-  workload: boolean;
-  shape?: z.ZodType;
-  mutate?: (object: never, settings: TransportSettings) => Mutation<unknown>;
-  validate: (object: never, settings: TransportSettings) => Verdict;
 }
 
-export const RESOURCES: readonly ResourceRules[] = [
-  { group: 'apps', version: 'v1', kind: 'Deployment', workload: true, shape: DeploymentShape, mutate: mutateDeployment, validate: validateDeployment },
-  { group: '', version: 'v1', kind: 'Service', workload: true, shape: ServiceShape, mutate: mutateService, validate: validateService },
-  {
-    group: POLICY_GROUP,
-    version: POLICY_VERSION,
-    kind: POLICY_KIND,
+/** The rules for one kind, over the type its shape parses to. */
+export interface Rules<T> {
+  /** Whether the object is an MCP workload (labelled, namespaced, subject to per-namespace settings). */
+  workload: boolean;
+  mutate?: (object: T, settings: TransportSettings) => Mutation<T>;
+  validate: (object: T, settings: TransportSettings) => Verdict;
+}
+
+/** An object that matched its shape, with its kind's rules bound to the parsed value. */
+export interface Judgeable {
+  mutate?: (settings: TransportSettings) => Mutation<unknown>;
+  validate: (settings: TransportSettings) => Verdict;
+}
+
+/** One entry of the table: the kind, and how to parse and judge its objects. */
+export interface Resource extends ResourceKind {
+  workload: boolean;
+  /** The object as the rules will see it, or the shape's issues in words. */
+  parse(object: unknown): { ok: true; judge: Judgeable } | { ok: false; issues: string };
+}
+
+/**
+ * Binds a kind to its shape and rules. The shape must parse an object into
+ * the same JSON it was given (no defaults, no transforms): patches are
+ * computed against the object as received, and rules must not be promised a
+ * field the object lacks.
+ */
+export function defineResource<S extends z.ZodType>(kind: ResourceKind, shape: S, rules: Rules<z.infer<S>>): Resource {
+  return {
+    ...kind,
+    workload: rules.workload,
+    parse(object) {
+      const parsed = shape.safeParse(object);
+      if (!parsed.success) return { ok: false, issues: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+      const value = parsed.data;
+      const { mutate, validate } = rules;
+      return {
+        ok: true,
+        judge: {
+          ...(mutate && { mutate: (settings: TransportSettings) => mutate(value, settings) }),
+          validate: (settings) => validate(value, settings),
+        },
+      };
+    },
+  };
+}
+
+export const RESOURCES: readonly Resource[] = [
+  defineResource({ group: 'apps', version: 'v1', kind: 'Deployment' }, DeploymentShape, {
+    workload: true,
+    mutate: mutateDeployment,
+    validate: validateDeployment,
+  }),
+  defineResource({ group: '', version: 'v1', kind: 'Service' }, ServiceShape, {
+    workload: true,
+    mutate: mutateService,
+    validate: validateService,
+  }),
+  // The policy's own checks are richer than a shape (field paths, cross-field rules): it parses as unknown.
+  defineResource({ group: POLICY_GROUP, version: POLICY_VERSION, kind: POLICY_KIND }, z.unknown(), {
     workload: false,
-    validate: (object: unknown) => ({ denials: validateTransportPolicy(object).problems, warnings: [] }),
-  },
+    validate: (object) => ({ denials: validateTransportPolicy(object).problems, warnings: [] }),
+  }),
 ];
 
-export function findResource(kind: { group: string; version: string; kind: string }): ResourceRules | undefined {
+export function findResource(kind: ResourceKind): Resource | undefined {
   return RESOURCES.find((r) => r.group === kind.group && r.version === kind.version && r.kind === kind.kind);
 }
 

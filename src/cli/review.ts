@@ -26,6 +26,8 @@ export interface ReviewEntry {
   name: string | null;
   allowed: boolean;
   patch: Operation[];
+  /** What the patch changes, in words (the same lines `serve` logs). */
+  changes: string[];
   object: unknown;
   denials: Array<{ field: string; message: string }>;
   warnings: string[];
@@ -47,6 +49,7 @@ export function reviewObjects(objects: readonly unknown[], deps: AdmissionDeps):
       name: object.metadata?.name ?? null,
       allowed: true,
       patch: [],
+      changes: [],
       object: input,
       denials: [],
       warnings: [],
@@ -65,6 +68,7 @@ export function reviewObjects(objects: readonly unknown[], deps: AdmissionDeps):
     const mutation = mutateRequest(request(input), deps);
     if (mutation.decision === 'invalid') throw new ReviewInputError(`object ${index + 1}: ${mutation.result.status?.message}`);
     entry.patch = mutation.result.patch ?? [];
+    entry.changes = mutation.changes ?? [];
     entry.object = fastJsonPatch.applyPatch(structuredClone(input), entry.patch, true, false).newDocument;
     const validation = validateRequest(request(entry.object), deps);
     entry.allowed = validation.result.allowed;

@@ -3,6 +3,8 @@
  * every field the rules touch is type-checked, every other field passes
  * through untouched. An object that fails its shape "does not match its
  * resource" and is refused before any rule runs, so rules can trust types.
+ * A shape parses an object into the same JSON it was given: no defaults, no
+ * transforms (test/unit/policy/objects.test.ts holds them to it).
  */
 import { z } from 'zod';
 
@@ -85,7 +87,9 @@ export const ServiceShape = z.looseObject({
         .nullish(),
       externalTrafficPolicy: z.string().optional(),
     })
-    .default({}),
+    // Optional, not defaulted: the type must not promise a spec the object
+    // lacks, since patches are computed against the object as received.
+    .optional(),
 });
 
 export type Deployment = z.infer<typeof DeploymentShape>;

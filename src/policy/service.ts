@@ -9,10 +9,12 @@ import type { Service } from './objects.ts';
 import type { TransportSettings } from './transport-settings.ts';
 import { copyJson, describeWorkload, kubectlMergePatch, type Mutation, type Workload } from './workload.ts';
 
+type ServiceSpec = NonNullable<Service['spec']>;
+
 /** Why affinity cannot apply to a Service, or undefined when it can. */
-function affinityNotApplicable(service: Service): string | undefined {
-  if (service.spec.type === 'ExternalName') return 'an ExternalName Service is a DNS alias: there is no proxy to hold affinity';
-  if (service.spec.clusterIP === 'None') return 'a headless Service hands out pod IPs directly: clients pick the pod, not kube-proxy';
+function affinityNotApplicable(spec: ServiceSpec): string | undefined {
+  if (spec.type === 'ExternalName') return 'an ExternalName Service is a DNS alias: there is no proxy to hold affinity';
+  if (spec.clusterIP === 'None') return 'a headless Service hands out pod IPs directly: clients pick the pod, not kube-proxy';
   return undefined;
 }
 
@@ -21,10 +23,10 @@ function wantsAffinity(workload: Workload): boolean {
   return workload.protocol.protocol === 'sse' && workload.annotations.values.sessionAffinity !== false;
 }
 
-function affinityTimeout(service: Service, workload: Workload): number {
+function affinityTimeout(spec: ServiceSpec, workload: Workload): number {
   return (
     workload.annotations.values.sessionAffinityTimeoutSeconds ??
-    (service.spec.sessionAffinity === 'ClientIP' ? service.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds : undefined) ??
+    (spec.sessionAffinity === 'ClientIP' ? spec.sessionAffinityConfig?.clientIP?.timeoutSeconds : undefined) ??
     workload.settings.sessionAffinityTimeoutSeconds
   );
 }
@@ -32,23 +34,24 @@ function affinityTimeout(service: Service, workload: Workload): number {
 /** Applies ClientIP affinity to a copy of an SSE Service; returns the input when nothing changes. */
 export function mutateService(service: Service, settings: TransportSettings): Mutation<Service> {
   const workload = describeWorkload('service', service.metadata, settings);
-  if (!wantsAffinity(workload) || workload.annotations.denials.length > 0 || affinityNotApplicable(service)) {
+  const spec: ServiceSpec = service.spec ?? {};
+  if (!wantsAffinity(workload) || workload.annotations.denials.length > 0 || affinityNotApplicable(spec)) {
     return { object: service, changes: [] };
   }
-  const timeoutSeconds = affinityTimeout(service, workload);
-  const current = service.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds;
-  if (service.spec.sessionAffinity === 'ClientIP' && current === timeoutSeconds) return { object: service, changes: [] };
+  const timeoutSeconds = affinityTimeout(spec, workload);
+  const current = spec.sessionAffinityConfig?.clientIP?.timeoutSeconds;
+  if (spec.sessionAffinity === 'ClientIP' && current === timeoutSeconds) return { object: service, changes: [] };
 
   const copy = copyJson(service);
-  copy.spec.sessionAffinity = 'ClientIP';
-  copy.spec.sessionAffinityConfig = {
-    ...copy.spec.sessionAffinityConfig,
-    clientIP: { ...copy.spec.sessionAffinityConfig?.clientIP, timeoutSeconds },
+  copy.spec = {
+    ...copy.spec,
+    sessionAffinity: 'ClientIP',
+    sessionAffinityConfig: { ...copy.spec?.sessionAffinityConfig, clientIP: { ...copy.spec?.sessionAffinityConfig?.clientIP, timeoutSeconds } },
   };
   const changes = [
-    service.spec.sessionAffinity === 'ClientIP'
+    spec.sessionAffinity === 'ClientIP'
       ? `session affinity timeout ${current ?? '(unset)'} -> ${timeoutSeconds}s`
-      : `sessionAffinity ${service.spec.sessionAffinity ?? '(unset)'} -> ClientIP (timeout ${timeoutSeconds}s)`,
+      : `sessionAffinity ${spec.sessionAffinity ?? '(unset)'} -> ClientIP (timeout ${timeoutSeconds}s)`,
   ];
   // The settings in force, not the delta: see describeSettingsInForce in deployment.ts.
   copy.metadata.annotations = { ...copy.metadata.annotations, [Annotations.applied]: `SSE settings: sessionAffinity ClientIP (timeout ${timeoutSeconds}s)` };
@@ -60,7 +63,8 @@ export function validateService(service: Service, settings: TransportSettings): 
   const workload = describeWorkload('service', service.metadata, settings);
   const denials: Finding[] = [...workload.annotations.denials];
   const warnings: Finding[] = [...workload.annotations.warnings];
-  const ports = service.spec.ports ?? [];
+  const spec: ServiceSpec = service.spec ?? {};
+  const ports = spec.ports ?? [];
   const port = workload.annotations.values.port;
 
   if (port !== undefined && ports.length > 0 && !ports.some((p) => p.port === port || p.name === port)) {
@@ -75,7 +79,7 @@ export function validateService(service: Service, settings: TransportSettings): 
   }
 
   if (!wantsAffinity(workload)) return { denials, warnings };
-  const notApplicable = affinityNotApplicable(service);
+  const notApplicable = affinityNotApplicable(spec);
   if (notApplicable) {
     warnings.push({
       field: 'spec.sessionAffinity',
@@ -84,18 +88,18 @@ export function validateService(service: Service, settings: TransportSettings): 
     return { denials, warnings };
   }
 
-  const timeoutSeconds = affinityTimeout(service, workload);
-  if (service.spec.sessionAffinity !== 'ClientIP') {
+  const timeoutSeconds = affinityTimeout(spec, workload);
+  if (spec.sessionAffinity !== 'ClientIP') {
     denials.push({
       field: 'spec.sessionAffinity',
       message:
-        `${JSON.stringify(service.spec.sessionAffinity ?? 'None')} spreads a client's POSTs over all pods, but an SSE session ` +
+        `${JSON.stringify(spec.sessionAffinity ?? 'None')} spreads a client's POSTs over all pods, but an SSE session ` +
         `lives only in the pod holding its stream: other pods answer "session not found". Fix:\n` +
         `  spec:\n    sessionAffinity: ClientIP\n    sessionAffinityConfig:\n      clientIP:\n        timeoutSeconds: ${timeoutSeconds}\n` +
         `or: ${kubectlMergePatch(workload, { spec: { sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds } } } })}`,
     });
   } else {
-    const current = service.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds;
+    const current = spec.sessionAffinityConfig?.clientIP?.timeoutSeconds;
     if (workload.annotations.values.sessionAffinityTimeoutSeconds !== undefined && current !== timeoutSeconds) {
       denials.push({
         field: 'spec.sessionAffinityConfig.clientIP.timeoutSeconds',
@@ -104,8 +108,8 @@ export function validateService(service: Service, settings: TransportSettings): 
           kubectlMergePatch(workload, { spec: { sessionAffinityConfig: { clientIP: { timeoutSeconds } } } }),
       });
     }
-    const type = service.spec.type ?? 'ClusterIP';
-    if (type === 'LoadBalancer' && (service.spec.externalTrafficPolicy ?? 'Cluster') === 'Cluster') {
+    const type = spec.type ?? 'ClusterIP';
+    if (type === 'LoadBalancer' && (spec.externalTrafficPolicy ?? 'Cluster') === 'Cluster') {
       warnings.push({
         field: 'spec.externalTrafficPolicy',
         message:

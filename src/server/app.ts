@@ -61,6 +61,15 @@ export function createApp(deps: AppDeps): express.Express {
   return app;
 }
 
+/**
+ * A change line carries values from the object (a maxSurge string, a
+ * container name), which a client chooses: logged at a bounded length.
+ */
+const MAX_LOGGED_CHANGE = 200;
+function bounded(change: string): string {
+  return change.length <= MAX_LOGGED_CHANGE ? change : `${change.slice(0, MAX_LOGGED_CHANGE - 1)}…`;
+}
+
 function errorReview(apiVersion: string | undefined, uid: string, code: number, message: string) {
   return completeReview((apiVersion ?? 'admission.k8s.io/v1') as 'admission.k8s.io/v1', uid, errored(code, message));
 }
@@ -109,6 +118,7 @@ function handleAdmissionReview(req: Request, res: Response, webhook: 'mutate' | 
       durationMs: Math.round(duration * 1e6) / 1e3,
       ...(outcome.result.status && { code: outcome.result.status.code }),
       ...(outcome.result.patch && { patchOps: outcome.result.patch.length }),
+      ...(outcome.changes && { changes: outcome.changes.map(bounded) }),
       ...(deps.logObjects && { object: request.object }),
     },
     'admission review',

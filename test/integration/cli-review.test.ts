@@ -37,7 +37,11 @@ describe('mcp-admission review', () => {
       ['Deployment', 'tools', 'weather', true, 0],
       ['Service', 'tools', 'weather', true, 0],
     ]);
-    assert.deepEqual(Object.keys(entries[0]), ['kind', 'namespace', 'name', 'allowed', 'patch', 'object', 'denials', 'warnings']);
+    assert.deepEqual(Object.keys(entries[0]), ['kind', 'namespace', 'name', 'allowed', 'patch', 'changes', 'object', 'denials', 'warnings']);
+    assert.deepEqual(entries[0].changes, [
+      'strategy (unset) -> RollingUpdate(maxSurge 25%, maxUnavailable 0)',
+      'terminationGracePeriodSeconds 30 -> 120',
+    ]);
     assert.deepEqual(entries[0].object.spec.strategy, { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: 0 } });
     assert.equal(entries[1].object.spec.sessionAffinity, 'ClientIP');
     assert.ok(entries[0].warnings.some((w: string) => w.includes('spec.replicas')));
@@ -70,6 +74,12 @@ describe('mcp-admission review', () => {
       items: [{ apiVersion: 'v1', kind: 'Service', metadata: { name: 's', namespace: 'tools', labels: { 'app.kubernetes.io/component': 'mcp-server' } }, spec: { ports: [{ port: 80 }] } }],
     });
     const out = review(['-f', '-', '-o', 'json'], list);
+    assert.equal(out.status, 0, out.stderr);
+    assert.equal(JSON.parse(out.stdout)[0].object.spec.sessionAffinity, 'ClientIP');
+  });
+
+  it('reviews a labelled Service without spec instead of crashing', () => {
+    const out = review(['-f', '-', '-o', 'json'], 'apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: tools, labels: {app.kubernetes.io/component: mcp-server}}\n');
     assert.equal(out.status, 0, out.stderr);
     assert.equal(JSON.parse(out.stdout)[0].object.spec.sessionAffinity, 'ClientIP');
   });

@@ -76,6 +76,19 @@ describe('scope', () => {
   });
 });
 
+describe('objects with optional parts left out', () => {
+  it('a labelled Service without spec is judged, not a TypeError', () => {
+    const r = request('service-sse', (x) => delete x.object.spec);
+    const mutation = mutateRequest(r, deps('mutate'));
+    assert.equal(mutation.decision, 'patched');
+    const stored = applyIndependently(r.object, mutation.result.patch ?? []);
+    assert.deepEqual(stored.spec, { sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 10800 } } });
+    const verdict = validateRequest(r, deps('validate'));
+    assert.equal(verdict.decision, 'denied');
+    assert.deepEqual(verdict.result.status?.details?.causes.map((c) => c.field), ['spec.sessionAffinity']);
+  });
+});
+
 describe('modes', () => {
   it('mutate: patches, and the patched object then passes validation', () => {
     const r = request('deployment-sse');

@@ -6,8 +6,10 @@ import { mutateService, validateService } from '../../../src/policy/service.ts';
 import { BUILT_IN_SETTINGS, type TransportSettings } from '../../../src/policy/transport-settings.ts';
 import { fixture } from '../../support/fixtures.ts';
 
-const service = (edit: (s: Service) => void = () => {}): Service => {
-  const s: Service = fixture('service-sse').request.object;
+/** The fixture's Service, which has a spec. */
+type ServiceWithSpec = Service & { spec: NonNullable<Service['spec']> };
+const service = (edit: (s: ServiceWithSpec) => void = () => {}): Service => {
+  const s: ServiceWithSpec = fixture('service-sse').request.object;
   edit(s);
   return s;
 };
@@ -109,8 +111,8 @@ describe('Service rules', () => {
     it(c.name, () => {
       const result = judge(c.object, c.settings);
       assert.equal(result.changed, c.changed);
-      if (c.affinity !== undefined) assert.equal(result.spec.sessionAffinity, c.affinity);
-      if (c.timeout !== undefined) assert.equal(result.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds, c.timeout);
+      if (c.affinity !== undefined) assert.equal(result.spec?.sessionAffinity, c.affinity);
+      if (c.timeout !== undefined) assert.equal(result.spec?.sessionAffinityConfig?.clientIP?.timeoutSeconds, c.timeout);
       assert.deepEqual(result.denied, c.denied ?? []);
       assert.deepEqual(result.warned, c.warned ?? []);
     });

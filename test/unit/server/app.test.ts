@@ -52,6 +52,24 @@ describe('POST /mutate and /validate', () => {
     ]);
   });
 
+  it('logs what a patch changes, in words, without the object', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const metrics = createMetrics({ defaultMetrics: false });
+    const logged = createApp({ admission: { settings: staticSettings(), ownNamespace: 'mcp-admission' }, logger, metrics, ready: () => true });
+    const review = fixture('deployment-sse');
+    review.request.object.spec.strategy.rollingUpdate.maxSurge = `${'9'.repeat(1000)}%`;
+    await inject(logged, { method: 'POST', url: '/mutate', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(review) });
+    const line = lines.find((l) => l.msg === 'admission review');
+    assert.equal(line?.decision, 'patched');
+    const changes = line?.changes as string[];
+    assert.equal(changes.length, 2);
+    assert.match(changes[0]!, /^strategy RollingUpdate\(maxSurge 9{100}/);
+    assert.ok(changes.every((c) => c.length <= 200), 'each change line is bounded');
+    assert.equal(changes[1], 'terminationGracePeriodSeconds 30 -> 120');
+    assert.equal(line?.object, undefined);
+  });
+
   it('answers v1beta1 in v1beta1', async () => {
     const review = { ...fixture('service-sse'), apiVersion: 'admission.k8s.io/v1beta1' };
     const body = (await post('/mutate', review)).json();
