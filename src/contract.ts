@@ -27,6 +27,9 @@ export const Annotations = {
   applied: `${ANNOTATION_PREFIX}applied`,
 } as const;
 
+/** The annotations the prober writes, and the only fields it ever changes. */
+export const PROBER_ANNOTATIONS: readonly string[] = [Annotations.detectedProtocol, Annotations.transportStatus];
+
 /** Values of the `protocol` annotation. */
 export const DECLARED_PROTOCOLS = ['auto', 'sse', 'streamable-http'] as const;
 export type DeclaredProtocol = (typeof DECLARED_PROTOCOLS)[number];

@@ -8,6 +8,7 @@ import fastJsonPatch from 'fast-json-patch';
 import { MCP_COMPONENT_LABEL, MCP_COMPONENT_VALUE, SYSTEM_NAMESPACES } from '../contract.ts';
 import { describeFinding, type Finding } from '../policy/finding.ts';
 import type { TransportSettings } from '../policy/transport-settings.ts';
+import { onlyProberAnnotationsChanged } from './prober-update.ts';
 import { describeResources, findResource, type Judgeable, type Resource } from './resources.ts';
 import { allowed, denied, errored, patched, withWarnings, type AdmissionResult } from './response.ts';
 import type { AdmissionRequest } from './admission-review.ts';
@@ -108,6 +109,10 @@ export function validateRequest(request: AdmissionRequest, deps: AdmissionDeps):
   const scoped = scope(request, deps);
   if (!scoped.judged) return scoped.outcome;
   const { resource, judge, settings, target } = scoped;
+  // The prober's status write changes nothing a rule reads: the object stays as it was stored.
+  if (request.operation === 'UPDATE' && onlyProberAnnotationsChanged(request.object, request.oldObject)) {
+    return { result: allowed(), decision: 'allowed' };
+  }
   const verdict = judge.validate(settings);
   const warnings = verdict.warnings.map(warningText);
   if (verdict.denials.length === 0) return { result: withWarnings(allowed(), warnings), decision: warnings.length ? 'warned' : 'allowed' };

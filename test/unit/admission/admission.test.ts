@@ -89,6 +89,50 @@ describe('objects with optional parts left out', () => {
   });
 });
 
+describe("the prober's own updates", () => {
+  /** An UPDATE as the prober's annotation patch arrives: oldObject as stored, object with the two annotations. */
+  const proberUpdate = (name: 'deployment-sse' | 'service-sse', edit: (object: any) => void = () => {}) =>
+    request(name, (r) => {
+      r.operation = 'UPDATE';
+      r.oldObject = structuredClone(r.object);
+      r.object.metadata.annotations = {
+        ...r.object.metadata.annotations,
+        [Annotations.detectedProtocol]: 'sse',
+        [Annotations.transportStatus]: JSON.stringify({ protocol: 'sse', detectedAt: '2026-01-01T00:00:00Z', reason: 'endpoint event' }),
+      };
+      r.object.metadata.resourceVersion = '2';
+      r.object.metadata.managedFields = [{ manager: 'mcp-admission-prober', operation: 'Update' }];
+      edit(r.object);
+    });
+
+  for (const mode of ['mutate', 'validate', 'warn'] as const) {
+    it(`an annotation-only update of detected-protocol and transport-status is allowed in ${mode} mode`, () => {
+      for (const name of ['deployment-sse', 'service-sse'] as const) {
+        const r = proberUpdate(name);
+        assert.equal(validateRequest(r, deps(mode)).result.allowed, true, `${name} in ${mode}`);
+      }
+    });
+  }
+
+  it('the same update still gets the SSE settings from the mutating webhook in mutate mode', () => {
+    assert.equal(mutateRequest(proberUpdate('deployment-sse'), deps('mutate')).decision, 'patched');
+  });
+
+  it('an update that changes anything else besides is judged as usual', () => {
+    const r = proberUpdate('deployment-sse', (object) => (object.spec.replicas = 3));
+    assert.equal(validateRequest(r, deps('validate')).decision, 'denied');
+    const other = proberUpdate('deployment-sse', (object) => (object.metadata.annotations[Annotations.protocol] = 'sse'));
+    assert.equal(validateRequest(other, deps('validate')).decision, 'denied');
+  });
+
+  it('a CREATE carrying those annotations is judged as usual', () => {
+    const r = proberUpdate('deployment-sse');
+    r.operation = 'CREATE';
+    delete r.oldObject;
+    assert.equal(validateRequest(r, deps('validate')).decision, 'denied');
+  });
+});
+
 describe('modes', () => {
   it('mutate: patches, and the patched object then passes validation', () => {
     const r = request('deployment-sse');
