@@ -160,6 +160,7 @@ export function annotationFix(key: string, value: string): string {
   return `set it in the manifest:\n  metadata:\n    annotations:\n      ${key}: "${value}"`;
 }
 
-function policyNames(settings: TransportSettings): string {
+/** ` (MCPTransportPolicy a, b)` naming the policies behind `settings`, or nothing for built-ins. */
+export function policyNames(settings: TransportSettings): string {
   return settings.sources.length > 0 ? ` (MCPTransportPolicy ${settings.sources.join(', ')})` : '';
 }

@@ -9,7 +9,8 @@
  */
 import { Annotations } from '../contract.ts';
 import type { Finding, Verdict } from './finding.ts';
-import { findMcpContainer } from './mcp-container.ts';
+import { policyNames } from './annotations.ts';
+import { findMcpContainer, type McpContainer } from './mcp-container.ts';
 import type { Deployment } from './objects.ts';
 import type { TransportSettings } from './transport-settings.ts';
 import { copyJson, describeWorkload, isZero, kubectlMergePatch, type Mutation, type Workload } from './workload.ts';
@@ -19,9 +20,74 @@ const DEFAULT_MAX_SURGE = '25%';
 const DEFAULT_MAX_UNAVAILABLE = '25%';
 const DEFAULT_GRACE_PERIOD_SECONDS = 30;
 
-/** Grace period an SSE Deployment must have: the annotation within bounds, else the policy default. */
-function requiredGracePeriod(workload: Workload): number {
-  return workload.annotations.values.terminationGracePeriodSeconds ?? workload.settings.terminationGracePeriodSeconds;
+/**
+ * The SSE settings one Deployment must end up with, computed once: the
+ * patch, the fix in a refusal and the `applied` annotation all read this,
+ * so what validation suggests is what mutation applies.
+ */
+export interface DesiredDeployment {
+  /**
+   * `maxSurge` of the safe rolling update: the user's own, unless it is the
+   * API server's default or zero (then the policy's). Applied only where the
+   * user has not chosen Recreate or a zero surge, which are refused instead.
+   */
+  maxSurge: number | string;
+  /** False for Recreate and an explicit zero surge: refused with the fix, never overridden. */
+  strategyMutable: boolean;
+  /** The grace period in force afterwards: the required one, never lowering a longer one. */
+  terminationGracePeriodSeconds: number;
+  /** The grace period the annotation or policy requires. */
+  requiredGracePeriodSeconds: number;
+  /**
+   * The MCP container's preStop sleep when policy asks for one: the
+   * container's own (`present`), or the policy's, to add, when it fits
+   * inside the grace period.
+   */
+  preStopSleep?: { container: McpContainer; seconds: number; present: boolean };
+  /** Why the policy's preStop sleep is left out, when it is. */
+  preStopSkipped?: Finding;
+}
+
+export function desiredDeployment(deployment: Deployment, workload: Workload): DesiredDeployment {
+  const { settings } = workload;
+  const strategy = deployment.spec.strategy ?? {};
+  const currentSurge = strategy.rollingUpdate?.maxSurge;
+  const maxSurge =
+    currentSurge === undefined || currentSurge === null || currentSurge === DEFAULT_MAX_SURGE || isZero(currentSurge)
+      ? settings.maxSurge
+      : currentSurge;
+  const podSpec = deployment.spec.template.spec;
+  const required = workload.annotations.values.terminationGracePeriodSeconds ?? settings.terminationGracePeriodSeconds;
+  const grace = Math.max(podSpec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_PERIOD_SECONDS, required);
+  const desired: DesiredDeployment = {
+    maxSurge,
+    strategyMutable: strategy.type !== 'Recreate' && !isZero(currentSurge),
+    terminationGracePeriodSeconds: grace,
+    requiredGracePeriodSeconds: required,
+  };
+  const mcp = findMcpContainer(podSpec.containers, workload.annotations.values.port);
+  const sleep = settings.preStopSleepSeconds;
+  const preStop = mcp?.container.lifecycle?.preStop as { sleep?: { seconds?: number } } | null | undefined;
+  if (sleep > 0 && mcp && preStop) {
+    // A hook the user wrote is kept as it is; a sleep of theirs is what is in force.
+    if (preStop.sleep?.seconds !== undefined) desired.preStopSleep = { container: mcp, seconds: preStop.sleep.seconds, present: true };
+  } else if (sleep > 0 && mcp) {
+    // kube-apiserver refuses a sleep longer than the grace period
+    // (pkg/apis/core/validation: validateSleepAction); one as long leaves
+    // the streams no time to drain. The grace period is what SSE clients
+    // rely on, so it is the sleep that gives way.
+    if (sleep < grace) desired.preStopSleep = { container: mcp, seconds: sleep, present: false };
+    else {
+      desired.preStopSkipped = {
+        field: `spec.template.spec.containers[${mcp.index}].lifecycle.preStop`,
+        message:
+          `policy${policyNames(settings)} asks for a ${sleep}s preStop sleep, which does not fit in this Deployment's ${grace}s grace ` +
+          `period, so none is added: the pod may still get requests for a moment after it starts terminating. Fix: a longer grace ` +
+          `period (${Annotations.terminationGracePeriodSeconds}), or a shorter preStopSleepSeconds in the policy.`,
+      };
+    }
+  }
+  return desired;
 }
 
 /**
@@ -34,63 +100,50 @@ export function mutateDeployment(deployment: Deployment, settings: TransportSett
   if (workload.protocol.protocol !== 'sse' || workload.annotations.denials.length > 0) {
     return { object: deployment, changes: [] };
   }
+  const desired = desiredDeployment(deployment, workload);
   const copy = copyJson(deployment);
   const changes: string[] = [];
   const spec = copy.spec;
 
   const strategy = spec.strategy ?? {};
   const rollingUpdate = strategy.rollingUpdate ?? {};
-  // Recreate and an explicit zero surge are refused by validation instead: we
-  // do not override a choice the user made on purpose.
-  if (strategy.type !== 'Recreate' && !isZero(rollingUpdate.maxSurge)) {
+  const { maxSurge } = desired;
+  if (desired.strategyMutable && (strategy.type !== 'RollingUpdate' || rollingUpdate.maxSurge !== maxSurge || rollingUpdate.maxUnavailable !== 0)) {
     const before = describeStrategy(strategy.type, rollingUpdate.maxSurge, rollingUpdate.maxUnavailable);
-    const maxSurge =
-      rollingUpdate.maxSurge === undefined || rollingUpdate.maxSurge === null || rollingUpdate.maxSurge === DEFAULT_MAX_SURGE
-        ? settings.maxSurge
-        : rollingUpdate.maxSurge;
-    if (strategy.type !== 'RollingUpdate' || rollingUpdate.maxSurge !== maxSurge || rollingUpdate.maxUnavailable !== 0) {
-      spec.strategy = { ...strategy, type: 'RollingUpdate', rollingUpdate: { ...rollingUpdate, maxSurge, maxUnavailable: 0 } };
-      changes.push(`strategy ${before} -> ${describeStrategy('RollingUpdate', maxSurge, 0)}`);
-    }
+    spec.strategy = { ...strategy, type: 'RollingUpdate', rollingUpdate: { ...rollingUpdate, maxSurge, maxUnavailable: 0 } };
+    changes.push(`strategy ${before} -> ${describeStrategy('RollingUpdate', maxSurge, 0)}`);
   }
 
   const podSpec = spec.template.spec;
-  const grace = requiredGracePeriod(workload);
   const currentGrace = podSpec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_PERIOD_SECONDS;
-  if (currentGrace < grace) {
-    podSpec.terminationGracePeriodSeconds = grace;
-    changes.push(`terminationGracePeriodSeconds ${currentGrace} -> ${grace}`);
+  if (currentGrace !== desired.terminationGracePeriodSeconds) {
+    podSpec.terminationGracePeriodSeconds = desired.terminationGracePeriodSeconds;
+    changes.push(`terminationGracePeriodSeconds ${currentGrace} -> ${desired.terminationGracePeriodSeconds}`);
   }
 
-  if (settings.preStopSleepSeconds > 0) {
-    const mcp = findMcpContainer(podSpec.containers, workload.annotations.values.port);
-    if (mcp && !mcp.container.lifecycle?.preStop) {
-      mcp.container.lifecycle = { ...mcp.container.lifecycle, preStop: { sleep: { seconds: settings.preStopSleepSeconds } } };
-      changes.push(`preStop sleep ${settings.preStopSleepSeconds}s on container "${mcp.container.name}"`);
-    }
+  if (desired.preStopSleep && !desired.preStopSleep.present) {
+    const container = podSpec.containers[desired.preStopSleep.container.index]!;
+    container.lifecycle = { ...container.lifecycle, preStop: { sleep: { seconds: desired.preStopSleep.seconds } } };
+    changes.push(`preStop sleep ${desired.preStopSleep.seconds}s on container "${container.name}"`);
   }
 
   if (changes.length === 0) return { object: deployment, changes };
-  copy.metadata.annotations = { ...copy.metadata.annotations, [Annotations.applied]: describeSettingsInForce(copy, settings, workload) };
+  copy.metadata.annotations = { ...copy.metadata.annotations, [Annotations.applied]: describeSettingsInForce(copy, desired) };
   return { object: copy, changes };
 }
 
 /**
  * The `applied` annotation: the SSE settings now in force, not this pass's
- * delta. Written from the result alone, so a re-apply that the webhook
- * mends back to the same object writes the same words and stores nothing new.
+ * delta. Written from the desired settings and the result alone, so a
+ * re-apply that the webhook mends back to the same object writes the same
+ * words and stores nothing new.
  */
-function describeSettingsInForce(deployment: Deployment, settings: TransportSettings, workload: Workload): string {
-  const spec = deployment.spec;
+function describeSettingsInForce(deployment: Deployment, desired: DesiredDeployment): string {
   const parts: string[] = [];
-  const rollingUpdate = spec.strategy?.rollingUpdate;
-  if (spec.strategy?.type === 'RollingUpdate' && rollingUpdate?.maxUnavailable === 0) {
-    parts.push(`strategy RollingUpdate(maxSurge ${String(rollingUpdate.maxSurge)}, maxUnavailable 0)`);
-  }
-  parts.push(`terminationGracePeriodSeconds ${spec.template.spec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_PERIOD_SECONDS}`);
-  const mcp = findMcpContainer(spec.template.spec.containers, workload.annotations.values.port);
-  const sleep = (mcp?.container.lifecycle?.preStop as { sleep?: { seconds?: number } } | undefined)?.sleep?.seconds;
-  if (settings.preStopSleepSeconds > 0 && sleep !== undefined) parts.push(`preStop sleep ${sleep}s on container "${mcp?.container.name}"`);
+  if (desired.strategyMutable) parts.push(`strategy ${describeStrategy('RollingUpdate', desired.maxSurge, 0)}`);
+  parts.push(`terminationGracePeriodSeconds ${desired.terminationGracePeriodSeconds}`);
+  const sleep = desired.preStopSleep;
+  if (sleep) parts.push(`preStop sleep ${sleep.seconds}s on container "${deployment.spec.template.spec.containers[sleep.container.index]?.name}"`);
   return `SSE settings: ${parts.join('; ')}`;
 }
 
@@ -113,10 +166,11 @@ export function validateDeployment(deployment: Deployment, settings: TransportSe
   }
 
   if (workload.protocol.protocol === 'sse') {
-    denials.push(...strategyDenials(deployment, workload));
-    const grace = requiredGracePeriod(workload);
+    const desired = desiredDeployment(deployment, workload);
+    denials.push(...strategyDenials(deployment, workload, desired));
     const currentGrace = podSpec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_PERIOD_SECONDS;
-    if (currentGrace < grace) {
+    const grace = desired.terminationGracePeriodSeconds;
+    if (currentGrace < desired.requiredGracePeriodSeconds) {
       denials.push({
         field: 'spec.template.spec.terminationGracePeriodSeconds',
         message:
@@ -126,20 +180,27 @@ export function validateDeployment(deployment: Deployment, settings: TransportSe
           `or: ${kubectlMergePatch(workload, { spec: { template: { spec: { terminationGracePeriodSeconds: grace } } } })}`,
       });
     }
-    if (settings.preStopSleepSeconds > 0 && mcp && !mcp.container.lifecycle?.preStop) {
+    const sleep = desired.preStopSleep;
+    if (sleep && !sleep.present) {
       denials.push({
-        field: `spec.template.spec.containers[${mcp.index}].lifecycle.preStop`,
+        field: `spec.template.spec.containers[${sleep.container.index}].lifecycle.preStop`,
         message:
-          `policy asks for a preStop sleep of ${settings.preStopSleepSeconds}s on the MCP container "${mcp.container.name}", so the pod ` +
+          `policy asks for a preStop sleep of ${sleep.seconds}s on the MCP container "${sleep.container.container.name}", so the pod ` +
           `leaves the Service's endpoints before its streams are closed. Fix:\n` +
-          `  lifecycle:\n    preStop:\n      sleep:\n        seconds: ${settings.preStopSleepSeconds}`,
+          `  lifecycle:\n    preStop:\n      sleep:\n        seconds: ${sleep.seconds}`,
       });
     }
-    if (settings.preStopSleepSeconds > 0 && currentGrace <= settings.preStopSleepSeconds) {
+    if (sleep?.present && sleep.seconds >= currentGrace) {
       warnings.push({
         field: 'spec.template.spec.terminationGracePeriodSeconds',
-        message: `${currentGrace}s leaves no time after the ${settings.preStopSleepSeconds}s preStop sleep for streams to drain.`,
+        message: `${currentGrace}s leaves no time after the ${sleep.seconds}s preStop sleep for streams to drain.`,
       });
+    }
+    // Policies that contradict each other are reported where they take effect;
+    // a policy sleep too long for every grace period is said once, by the policy.
+    warnings.push(...settings.conflicts);
+    if (desired.preStopSkipped && !settings.conflicts.some((c) => c.field === 'spec.defaults.preStopSleepSeconds')) {
+      warnings.push(desired.preStopSkipped);
     }
     if ((spec.replicas ?? 1) === 1) {
       warnings.push({
@@ -162,10 +223,10 @@ export function validateDeployment(deployment: Deployment, settings: TransportSe
   return { denials, warnings };
 }
 
-function strategyDenials(deployment: Deployment, workload: Workload): Finding[] {
+function strategyDenials(deployment: Deployment, workload: Workload, desired: DesiredDeployment): Finding[] {
   const strategy = deployment.spec.strategy ?? {};
   const rollingUpdate = strategy.rollingUpdate ?? {};
-  const maxSurge = isZero(rollingUpdate.maxSurge) ? workload.settings.maxSurge : (rollingUpdate.maxSurge ?? workload.settings.maxSurge);
+  const { maxSurge } = desired;
   const safeStrategy = { type: 'RollingUpdate', rollingUpdate: { maxSurge, maxUnavailable: 0 } };
   const fix =
     `Fix:\n  spec:\n    strategy:\n      type: RollingUpdate\n      rollingUpdate:\n        maxSurge: ${yamlScalar(maxSurge)}\n        maxUnavailable: 0\n` +

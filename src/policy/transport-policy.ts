@@ -115,6 +115,37 @@ export function validateTransportPolicy(object: unknown): { policy?: TransportPo
 }
 
 /**
+ * Two layers whose grace-period bounds cross (a cluster maximum of 300 under
+ * a team minimum of 600) leave no valid value. The layer applied last is the
+ * more specific one, and it wins: the other bound moves to meet it, so the
+ * range is never empty, and the conflict is reported with both names.
+ */
+function settleCrossedBounds(
+  settings: TransportSettings,
+  bounds: NonNullable<TransportPolicySpec['bounds']>,
+  from: { name: string; minFrom: string; maxFrom: string },
+): Finding[] {
+  const min = settings.minTerminationGracePeriodSeconds;
+  const max = settings.maxTerminationGracePeriodSeconds;
+  if (min <= max) return [];
+  const raisesMin = bounds.minTerminationGracePeriodSeconds !== undefined;
+  if (raisesMin) settings.maxTerminationGracePeriodSeconds = min;
+  else settings.minTerminationGracePeriodSeconds = max;
+  const [field, value, other, otherValue] = raisesMin
+    ? ['minTerminationGracePeriodSeconds', min, `${from.maxFrom}'s maxTerminationGracePeriodSeconds`, max]
+    : ['maxTerminationGracePeriodSeconds', max, `${from.minFrom}'s minTerminationGracePeriodSeconds`, min];
+  return [
+    {
+      field: `spec.bounds.${field}`,
+      message:
+        `MCPTransportPolicy ${from.name} sets ${field} ${value}, across ${other} ${otherValue}: together they allow no grace ` +
+        `period. The more specific ${from.name} wins, so the bounds in force are ${settings.minTerminationGracePeriodSeconds} to ` +
+        `${settings.maxTerminationGracePeriodSeconds} seconds. Fix: make the two policies agree.`,
+    },
+  ];
+}
+
+/**
  * Settings for one namespace under a set of policies. `namespaceLabels`
  * are the namespace's labels (at least `kubernetes.io/metadata.name`).
  */
@@ -128,7 +159,11 @@ export function resolveSettings(
     // Least specific first, so later ones override; on a tie the name that sorts first is applied last and wins.
     .sort((a, b) => selectorSpecificity(a.spec.namespaceSelector) - selectorSpecificity(b.spec.namespaceSelector) || b.name.localeCompare(a.name));
 
-  const settings: TransportSettings = { ...BUILT_IN_SETTINGS, sources: [] };
+  const settings: TransportSettings = { ...BUILT_IN_SETTINGS, sources: [], conflicts: [] };
+  /** Which policy set each bound last, for the conflict messages. */
+  let minFrom = 'built-in defaults';
+  let maxFrom = 'built-in defaults';
+  let sleepFrom = 'built-in defaults';
   for (const { name, spec } of matching) {
     settings.sources.push(name);
     const d = spec.defaults ?? {};
@@ -137,11 +172,12 @@ export function resolveSettings(
     settings.terminationGracePeriodSeconds = d.terminationGracePeriodSeconds ?? settings.terminationGracePeriodSeconds;
     settings.maxSurge = d.maxSurge ?? settings.maxSurge;
     settings.sessionAffinityTimeoutSeconds = d.sessionAffinityTimeoutSeconds ?? settings.sessionAffinityTimeoutSeconds;
-    settings.preStopSleepSeconds = d.preStopSleepSeconds ?? settings.preStopSleepSeconds;
+    if (d.preStopSleepSeconds !== undefined) [settings.preStopSleepSeconds, sleepFrom] = [d.preStopSleepSeconds, `MCPTransportPolicy ${name}`];
     settings.undetectedProtocol = d.undetectedProtocol ?? settings.undetectedProtocol;
-    settings.minTerminationGracePeriodSeconds = b.minTerminationGracePeriodSeconds ?? settings.minTerminationGracePeriodSeconds;
-    settings.maxTerminationGracePeriodSeconds = b.maxTerminationGracePeriodSeconds ?? settings.maxTerminationGracePeriodSeconds;
+    if (b.minTerminationGracePeriodSeconds !== undefined) [settings.minTerminationGracePeriodSeconds, minFrom] = [b.minTerminationGracePeriodSeconds, `MCPTransportPolicy ${name}`];
+    if (b.maxTerminationGracePeriodSeconds !== undefined) [settings.maxTerminationGracePeriodSeconds, maxFrom] = [b.maxTerminationGracePeriodSeconds, `MCPTransportPolicy ${name}`];
     settings.allowSessionAffinityOptOut = b.allowSessionAffinityOptOut ?? settings.allowSessionAffinityOptOut;
+    settings.conflicts.push(...settleCrossedBounds(settings, b, { name, minFrom, maxFrom }));
   }
   // Layers can disagree (a namespace policy's default under the cluster's
   // minimum): the bounds win, so a resolved default is always one the
@@ -150,6 +186,16 @@ export function resolveSettings(
     settings.maxTerminationGracePeriodSeconds,
     Math.max(settings.minTerminationGracePeriodSeconds, settings.terminationGracePeriodSeconds),
   );
+  if (settings.preStopSleepSeconds > 0 && settings.preStopSleepSeconds >= settings.terminationGracePeriodSeconds) {
+    settings.conflicts.push({
+      field: 'spec.defaults.preStopSleepSeconds',
+      message:
+        `${sleepFrom} asks for a ${settings.preStopSleepSeconds}s preStop sleep, which does not fit in the ` +
+        `${settings.terminationGracePeriodSeconds}s grace period in force (${settings.sources.map((s) => `MCPTransportPolicy ${s}`).join(', ')}): ` +
+        `the API server refuses a sleep longer than the grace period, and one as long leaves streams no time to drain. ` +
+        `The sleep is added only where a Deployment's grace period is longer. Fix: lower preStopSleepSeconds, e.g. 5.`,
+    });
+  }
   // Exemption is absolute: any policy that names the namespace exempts it.
   settings.exempt = policies.some((p) => (p.spec.exemptNamespaces ?? []).includes(namespace));
   return settings;

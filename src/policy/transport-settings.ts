@@ -5,6 +5,7 @@
  * touches a rule.
  */
 import type { Transport } from '../contract.ts';
+import type { Finding } from './finding.ts';
 
 /** What the webhook does with an MCP object. */
 export type Mode = 'mutate' | 'validate' | 'warn' | 'off';
@@ -31,6 +32,12 @@ export interface TransportSettings {
   exempt: boolean;
   /** Names of the policies that contributed, most specific last; empty for built-ins. */
   sources: string[];
+  /**
+   * Where the contributing policies contradict each other and how it was
+   * settled, each naming the policies: reported as warnings on the objects
+   * they govern until the policy status carries them.
+   */
+  conflicts: Finding[];
 }
 
 /** Built-in defaults (DESIGN.md "MCPTransportPolicy"): used where no policy says otherwise. */
@@ -46,6 +53,7 @@ export const BUILT_IN_SETTINGS: Readonly<TransportSettings> = Object.freeze({
   allowSessionAffinityOptOut: true,
   exempt: false,
   sources: [],
+  conflicts: [],
 });
 
 /** Upper bound of `sessionAffinityConfig.clientIP.timeoutSeconds` (Kubernetes API validation). */

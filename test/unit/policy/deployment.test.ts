@@ -278,3 +278,80 @@ describe('the MCP container in a multi-container pod', () => {
     assert.ok(verdict.denials.some((d) => d.field === 'spec.template.spec.containers[1].lifecycle.preStop'));
   });
 });
+
+/** Applies a JSON merge patch (RFC 7386), as `kubectl patch --type=merge` does. */
+function mergePatch(target: any, patch: any): any {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
+  const out = typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...target } : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete out[key];
+    else out[key] = mergePatch(out[key], value);
+  }
+  return out;
+}
+
+describe('one desired state: the fix validation suggests is what mutation applies', () => {
+  const variants: Array<[string, () => Deployment, TransportSettings]> = [
+    ['built-in settings', deployment, settings()],
+    ['policy maxSurge 50%', deployment, settings({ maxSurge: '50%' })],
+    ['policy maxSurge 2', deployment, settings({ maxSurge: 2 })],
+    ['policy maxSurge 50%, user maxUnavailable 1', () => setStrategy(deployment(), { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: 1 } }), settings({ maxSurge: '50%' })],
+    ['policy maxSurge 50%, user maxSurge 3', () => setStrategy(deployment(), { type: 'RollingUpdate', rollingUpdate: { maxSurge: 3, maxUnavailable: '25%' } }), settings({ maxSurge: '50%' })],
+    ['policy grace 300', deployment, settings({ terminationGracePeriodSeconds: 300 })],
+  ];
+  for (const [name, make, with_] of variants) {
+    it(name, () => {
+      const mutated = mutateDeployment(make(), with_).object;
+      let fixed: any = make();
+      for (const denial of validateDeployment(make(), { ...with_, mode: 'validate' }).denials) {
+        const patch = /-p '(.*)'$/m.exec(denial.message)?.[1];
+        assert.ok(patch, `${denial.field} carries a kubectl patch`);
+        fixed = mergePatch(fixed, JSON.parse(patch));
+      }
+      assert.deepEqual(fixed.spec.strategy, mutated.spec.strategy);
+      assert.equal(fixed.spec.template.spec.terminationGracePeriodSeconds, mutated.spec.template.spec.terminationGracePeriodSeconds);
+      assert.deepEqual(validateDeployment(fixed, with_).denials, []);
+    });
+  }
+});
+
+describe('a preStop sleep never outlasts the grace period in force', () => {
+  /** What kube-apiserver checks (pkg/apis/core/validation: validateSleepAction), made strict: time must be left to drain. */
+  function sleepsFit(d: Deployment): boolean {
+    const grace = d.spec.template.spec.terminationGracePeriodSeconds ?? 30;
+    return d.spec.template.spec.containers.every((c) => {
+      const seconds = (c.lifecycle?.preStop as { sleep?: { seconds: number } } | undefined)?.sleep?.seconds;
+      return seconds === undefined || seconds < grace;
+    });
+  }
+
+  it('policy preStopSleepSeconds 200 alone (grace 120): the mutated object is one the API server accepts', () => {
+    const with_ = settings({ preStopSleepSeconds: 200 });
+    const result = judge(deployment(), with_);
+    assert.ok(sleepsFit(result.object), JSON.stringify(result.object.spec.template.spec));
+    assert.deepEqual(result.denied, []);
+    assert.ok(result.warned.includes('spec.template.spec.containers[0].lifecycle.preStop'), result.warned.join(', '));
+  });
+
+  it('a grace annotation below the policy sleep: the sleep is left out and said so', () => {
+    const d = annotate(deployment(), Annotations.terminationGracePeriodSeconds, '30');
+    const result = judge(d, settings({ preStopSleepSeconds: 45 }));
+    assert.equal(result.object.spec.template.spec.terminationGracePeriodSeconds, 30);
+    assert.ok(sleepsFit(result.object));
+    assert.deepEqual(result.denied, []);
+  });
+
+  it('a sleep that fits is added, and validate mode asks for that same sleep', () => {
+    const with_ = settings({ preStopSleepSeconds: 100 });
+    const result = judge(deployment(), with_);
+    assert.deepEqual(result.object.spec.template.spec.containers[0]!.lifecycle, { preStop: { sleep: { seconds: 100 } } });
+    assert.ok(sleepsFit(result.object));
+    const refused = validateDeployment(deployment(), with_).denials.map((d) => d.field);
+    assert.ok(refused.includes('spec.template.spec.containers[0].lifecycle.preStop'));
+  });
+
+  it('validate mode does not ask for a sleep that cannot fit', () => {
+    const refused = validateDeployment(deployment(), settings({ preStopSleepSeconds: 200 })).denials.map((d) => d.field);
+    assert.ok(!refused.includes('spec.template.spec.containers[0].lifecycle.preStop'), refused.join(', '));
+  });
+});

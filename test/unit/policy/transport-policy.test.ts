@@ -100,6 +100,30 @@ describe('precedence', () => {
     assert.equal(resolveSettings([floor], 'ns', labels({})).terminationGracePeriodSeconds, 200);
   });
 
+  it('bounds from two layers that cross: the more specific policy wins, the range stays valid, the conflict is reported', () => {
+    const cluster = p('cluster', { bounds: { maxTerminationGracePeriodSeconds: 300 } });
+    const team = p('team-a', { namespaceSelector: { matchLabels: { team: 'a' } }, bounds: { minTerminationGracePeriodSeconds: 600 } });
+    const s = resolveSettings([cluster, team], 'ns', labels({ team: 'a' }));
+    assert.deepEqual([s.minTerminationGracePeriodSeconds, s.maxTerminationGracePeriodSeconds, s.terminationGracePeriodSeconds], [600, 600, 600]);
+    assert.equal(s.conflicts.length, 1);
+    assert.match(s.conflicts[0]!.message, /team-a.*600.*cluster.*300/);
+    const reverse = resolveSettings(
+      [p('cluster', { bounds: { minTerminationGracePeriodSeconds: 600 } }), p('team-a', { namespaceSelector: { matchLabels: { team: 'a' } }, bounds: { maxTerminationGracePeriodSeconds: 300 } })],
+      'ns',
+      labels({ team: 'a' }),
+    );
+    assert.deepEqual([reverse.minTerminationGracePeriodSeconds, reverse.maxTerminationGracePeriodSeconds, reverse.terminationGracePeriodSeconds], [300, 300, 300]);
+    assert.equal(reverse.conflicts.length, 1);
+  });
+
+  it('a preStop sleep from one layer that outlasts the grace period from another is reported', () => {
+    const s = resolveSettings([p('cluster', { defaults: { preStopSleepSeconds: 200 } })], 'ns', labels({}));
+    assert.equal(s.conflicts.length, 1);
+    assert.equal(s.conflicts[0]!.field, 'spec.defaults.preStopSleepSeconds');
+    assert.match(s.conflicts[0]!.message, /MCPTransportPolicy cluster/);
+    assert.deepEqual(resolveSettings([], 'ns', labels({})).conflicts, []);
+  });
+
   it('any policy can exempt a namespace', () => {
     const exempting = p('legacy', { namespaceSelector: { matchLabels: { team: 'z' } }, exemptNamespaces: ['old-tools'] });
     assert.equal(resolveSettings([exempting], 'old-tools', labels({})).exempt, true);
