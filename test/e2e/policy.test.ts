@@ -123,6 +123,45 @@ describe('MCPTransportPolicy through kubectl', () => {
     await waitForGrace(120);
   });
 
+  /** Server-side dry runs of a fresh SSE Deployment until `done` holds for the stored object; returns the last result. */
+  const dryRunUntil = async (done: (stored: Manifest) => boolean) => {
+    const started = performance.now();
+    for (;;) {
+      const result = await env.apply(server('dry-run'), ['--dry-run=server', '-o', 'json']);
+      // Our own patch must never make the API server refuse the object.
+      assert.equal(result.code, 0, result.stderr);
+      const stored = JSON.parse(result.stdout) as Manifest;
+      if (done(stored)) return { stored, stderr: result.stderr };
+      assert.ok(performance.now() - started < 10_000, `policies not in force after 10 s: ${JSON.stringify(stored.spec.template.spec)}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+  const sleepOf = (stored: Manifest) => stored.spec.template.spec.containers[0].lifecycle?.preStop?.sleep?.seconds;
+
+  it('a policy preStop sleep longer than the grace period: the patched Deployment is still one the API server accepts', async () => {
+    await mustSucceed(env.kubectl, ['apply', '-f', '-'], {
+      input: manifest(policy({ namespaceSelector: { matchLabels: { team: 'a' } }, defaults: { preStopSleepSeconds: 200 } }, 'long-sleep')),
+    });
+    // Under this policy alone the grace period stays 120: no sleep of 200 s may be added.
+    const { stored, stderr } = await dryRunUntil((s) => /does not fit/.test(JSON.stringify(s)) || sleepOf(s) === undefined);
+    assert.equal(stored.spec.template.spec.terminationGracePeriodSeconds, 120);
+    assert.equal(sleepOf(stored), undefined);
+    assert.match(stderr, /Warning: mcp-admission: spec\.defaults\.preStopSleepSeconds: MCPTransportPolicy long-sleep asks for a 200s preStop sleep/);
+
+    // Crossed bounds from two layers: the team's minimum of 600 wins over the cluster's maximum of 300, and the sleep then fits.
+    await mustSucceed(env.kubectl, ['apply', '-f', '-'], {
+      input: manifest([
+        policy({ bounds: { maxTerminationGracePeriodSeconds: 300 } }, 'cluster-cap'),
+        policy({ namespaceSelector: { matchLabels: { team: 'a' } }, bounds: { minTerminationGracePeriodSeconds: 600 } }, 'team-floor'),
+      ]),
+    });
+    const crossed = await dryRunUntil((s) => s.spec.template.spec.terminationGracePeriodSeconds === 600);
+    assert.equal(sleepOf(crossed.stored), 200);
+    assert.match(crossed.stderr, /MCPTransportPolicy team-floor sets minTerminationGracePeriodSeconds 600/);
+    await mustSucceed(env.kubectl, ['delete', 'mcptransportpolicy', 'long-sleep', 'cluster-cap', 'team-floor']);
+    await waitForGrace(120);
+  });
+
   it('with the API server gone, the last good policies stay in force and the staleness is reported', async () => {
     await mustSucceed(env.kubectl, ['apply', '-f', '-'], {
       input: manifest(policy({ namespaceSelector: { matchLabels: { team: 'a' } }, defaults: { terminationGracePeriodSeconds: 450 } })),
