@@ -6,6 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MCP_COMPONENT_LABEL, MCP_COMPONENT_VALUE, SYSTEM_NAMESPACES } from '../../src/contract.ts';
 import { REPO_ROOT, mustSucceed, startE2E, type E2E } from '../support/harness.ts';
@@ -75,6 +76,40 @@ describe('deploy/', () => {
         config.metadata.annotations?.['cert-manager.io/inject-ca-from'],
         'mcp-admission/mcp-admission-webhook',
       );
+    }
+  });
+
+  it('another namespace: one line in the kustomization moves every namespace-derived string', async () => {
+    const copy = join(env.dir, 'renamed');
+    await cp(join(REPO_ROOT, 'deploy'), join(copy, 'deploy'), { recursive: true });
+    for (const file of ['deploy/kustomization.yaml', 'deploy/overlays/cert-manager/kustomization.yaml']) {
+      const path = join(copy, file);
+      const text = await readFile(path, 'utf8');
+      assert.match(text, /^namespace: mcp-admission$/m, file);
+      await writeFile(path, text.replace(/^namespace: mcp-admission$/m, 'namespace: platform-mcp'));
+    }
+    for (const dir of ['deploy', 'deploy/overlays/cert-manager']) {
+      const objects = await render(join(copy, dir));
+      // Strings that name the namespace inside a value: DNS names,
+      // <namespace>/<name> references, selector values.
+      const strings = JSON.stringify(objects);
+      assert.doesNotMatch(strings, /mcp-admission-webhook\.mcp-admission\b|"mcp-admission\/|"values":\[[^\]]*"mcp-admission"/, dir);
+      assert.ok(objects.find((o) => o.kind === 'Namespace')?.metadata.name === 'platform-mcp');
+      for (const o of objects.filter((o) => o.kind !== 'Namespace' && o.metadata.namespace)) assert.equal(o.metadata.namespace, 'platform-mcp', key(o));
+      for (const webhook of objects.flatMap((o) => (o.webhooks ?? []) as Json[])) {
+        assert.equal(webhook.clientConfig.service.namespace, 'platform-mcp');
+        if (webhook.namespaceSelector) assert.ok(webhook.namespaceSelector.matchExpressions[0].values.includes('platform-mcp'));
+      }
+      if (dir.endsWith('cert-manager')) {
+        const serving = objects.find((o) => key(o) === 'Certificate/platform-mcp/mcp-admission-webhook');
+        assert.deepEqual(serving?.spec.dnsNames, [
+          'mcp-admission-webhook', 'mcp-admission-webhook.platform-mcp',
+          'mcp-admission-webhook.platform-mcp.svc', 'mcp-admission-webhook.platform-mcp.svc.cluster.local',
+        ]);
+        for (const config of objects.filter((o) => /WebhookConfiguration$/.test(o.kind))) {
+          assert.equal(config.metadata.annotations['cert-manager.io/inject-ca-from'], 'platform-mcp/mcp-admission-webhook');
+        }
+      }
     }
   });
 

@@ -115,6 +115,31 @@ export function installSuite(testCase: InstallCase): void {
       assert.ok(answered.length >= 1, installed.pods.map((p) => p.logTail()).join('\n'));
     });
 
+    it('everything derived from the namespace names the install namespace', async () => {
+      assert.ok(admitted, 'no MCP object was admitted');
+      const { kubectl } = installed.env;
+      for (const kind of ['mutatingwebhookconfiguration', 'validatingwebhookconfiguration']) {
+        const config = await getJson<Json>(kubectl, [kind, 'mcp-admission']);
+        for (const webhook of (config.webhooks as Json[]).filter((w) => w.namespaceSelector?.matchExpressions)) {
+          const excluded = (webhook.namespaceSelector.matchExpressions as Json[]).flatMap((e) => (e.operator === 'NotIn' ? e.values : []));
+          assert.ok(excluded.includes(testCase.namespace), `${webhook.name} does not exclude ${testCase.namespace}: ${excluded}`);
+          if (testCase.namespace !== 'mcp-admission') assert.ok(!excluded.includes('mcp-admission'), `${webhook.name} still excludes mcp-admission`);
+        }
+      }
+      const bindings = await getJson<{ items: Json[] }>(kubectl, ['clusterrolebindings', '-l', 'app.kubernetes.io/name=mcp-admission']);
+      assert.ok(bindings.items.length > 0);
+      for (const binding of bindings.items) {
+        for (const subject of binding.subjects as Json[]) assert.equal(subject.namespace, testCase.namespace, binding.metadata.name);
+      }
+      for (const pod of installed.pods) assert.equal(pod.env.POD_NAMESPACE, testCase.namespace);
+      // The webhook's own namespace is never judged: not by the API server
+      // (namespaceSelector) and not in process (POD_NAMESPACE).
+      const own = sseServer(testCase.namespace, 'own');
+      own.spec.strategy = { type: 'Recreate' };
+      const result = await kubectl(['apply', '--dry-run=server', '-f', '-'], { input: manifest(own) });
+      assert.equal(result.code, 0, result.stderr);
+    });
+
     it('an SSE Deployment is stored with the SSE settings', () => {
       assert.ok(admitted, 'no MCP object was admitted');
       assert.deepEqual(admitted.spec.strategy, { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: 0 } });
