@@ -3,9 +3,12 @@
  * the prober can be run against a real API server (client-node) or a fake in
  * tests. The RBAC in deploy/prober grants exactly these verbs.
  */
+import http from 'node:http';
+import https from 'node:https';
 import {
   AppsV1Api,
   CoreV1Api,
+  DiscoveryV1Api,
   makeInformer,
   PatchStrategy,
   setHeaderOptions,
@@ -13,6 +16,8 @@ import {
   type KubeConfig,
   type KubernetesObject,
   type V1Deployment,
+  type V1EndpointSlice,
+  type V1ObjectMeta,
   type V1Service,
 } from '@kubernetes/client-node';
 import { MCP_COMPONENT_LABEL, MCP_COMPONENT_VALUE } from '../contract.ts';
@@ -39,7 +44,17 @@ export interface ClusterApi {
   patchService(namespace: string, name: string, patch: AnnotationPatch): Promise<V1Service>;
   patchDeployment(namespace: string, name: string, patch: AnnotationPatch): Promise<V1Deployment>;
   createEvent(namespace: string, event: CoreV1Event): Promise<void>;
+  /** The EndpointSlices labelled with `kubernetes.io/service-name: service`. */
+  listEndpointSlices(namespace: string, service: string): Promise<V1EndpointSlice[]>;
+  /**
+   * The metadata of the pods in `namespace` that match both selectors: a
+   * metadata-only list, so no pod spec is ever read (see pod-endpoint.ts).
+   */
+  listPodMetadata(namespace: string, selectors: { labelSelector: string; fieldSelector: string }): Promise<V1ObjectMeta[]>;
 }
+
+/** Asks the API server for PartialObjectMetadataList: metadata without spec or status. */
+const METADATA_ONLY = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
 
 function mergePatchBody(patch: AnnotationPatch): object {
   return {
@@ -50,10 +65,54 @@ function mergePatchBody(patch: AnnotationPatch): object {
   };
 }
 
+/** The most a metadata-only list may send: one pod's metadata is a few KiB. */
+const MAX_METADATA_BYTES = 1024 * 1024;
+
+/**
+ * A GET on the API server with our own Accept header, through the
+ * KubeConfig's credentials. client-node's typed calls deserialize into full
+ * objects and fail on the `items: null` of an empty PartialObjectMetadataList.
+ */
+async function getJson(kubeConfig: KubeConfig, path: string, accept: string): Promise<unknown> {
+  const server = kubeConfig.getCurrentCluster()?.server;
+  if (!server) throw new Error('no current cluster in the kubeconfig');
+  const options: https.RequestOptions = { method: 'GET', headers: { accept }, timeout: 10_000 };
+  await kubeConfig.applyToHTTPSOptions(options);
+  const url = new URL(path, server);
+  const send = url.protocol === 'https:' ? https.request : http.request;
+  return await new Promise((resolve, reject) => {
+    const request = send(url, options, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        body += chunk;
+        if (body.length > MAX_METADATA_BYTES) request.destroy(new Error(`API answer exceeded ${MAX_METADATA_BYTES} bytes`));
+      });
+      response.on('end', () => {
+        const status = response.statusCode ?? 0;
+        if (status < 200 || status >= 300) {
+          reject(Object.assign(new Error(`GET ${url.pathname} answered HTTP ${status}`), { code: status }));
+          return;
+        }
+        try {
+          resolve(JSON.parse(body));
+        } catch (err) {
+          reject(err);
+        }
+      });
+      response.on('error', reject);
+    });
+    request.on('timeout', () => request.destroy(new Error('API request timed out')));
+    request.on('error', reject);
+    request.end();
+  });
+}
+
 /** {@link ClusterApi} over a KubeConfig (in-cluster or from a kubeconfig file). */
 export function kubeClusterApi(kubeConfig: KubeConfig): ClusterApi {
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const apps = kubeConfig.makeApiClient(AppsV1Api);
+  const discovery = kubeConfig.makeApiClient(DiscoveryV1Api);
   const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
   return {
     listServices: async (labelSelector) => (await core.listServiceForAllNamespaces({ labelSelector })).items,
@@ -66,6 +125,16 @@ export function kubeClusterApi(kubeConfig: KubeConfig): ClusterApi {
       apps.patchNamespacedDeployment({ namespace, name, body: mergePatchBody(patch) }, mergePatch),
     createEvent: async (namespace, event) => {
       await core.createNamespacedEvent({ namespace, body: event });
+    },
+    listEndpointSlices: async (namespace, service) =>
+      (await discovery.listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${service}` })).items,
+    listPodMetadata: async (namespace, { labelSelector, fieldSelector }) => {
+      // Bounded: the field selector names one pod IP, so one pod answers.
+      const query = new URLSearchParams({ labelSelector, fieldSelector, limit: '10' });
+      const list = (await getJson(kubeConfig, `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods?${query}`, METADATA_ONLY)) as {
+        items?: Array<{ metadata?: V1ObjectMeta }> | null;
+      };
+      return (list.items ?? []).map((item) => item.metadata ?? {});
     },
   };
 }

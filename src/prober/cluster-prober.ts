@@ -4,7 +4,7 @@
  * Deployments it selects. All dependencies are passed in, so the same class
  * runs from `probe --once`, from the watcher, and against a fake API in tests.
  */
-import type { V1Deployment, V1Service } from '@kubernetes/client-node';
+import type { V1Deployment, V1Service, V1ServicePort } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { SYSTEM_NAMESPACES } from '../contract.ts';
 import { MCP_LABEL_SELECTOR, type ClusterApi } from './cluster-api.ts';
@@ -13,6 +13,14 @@ import type { Detect, DetectionResult } from './detect.ts';
 import { transitionEvent } from './events.ts';
 import { describeApiError, isConflict, realSleep, withRetry, DEFAULT_RETRY_POLICY, type RetryPolicy, type Sleep } from './retry.ts';
 import { selectedDeployments, selectsDeployment } from './selection.ts';
+import {
+  endpointCandidates,
+  ineligibleReason,
+  labelSelectorOf,
+  podAtAddressSelector,
+  podUrl,
+  type EndpointCandidate,
+} from './pod-endpoint.ts';
 import { probeTargets } from './service-endpoint.ts';
 import {
   detectionOf,
@@ -180,27 +188,67 @@ export class ClusterProber {
     });
   }
 
-  /** Tries the candidate URLs in order; the first that answers as MCP wins. */
+  /**
+   * Probes a pod the Service selects, confirmed as such (pod-endpoint.ts),
+   * at each candidate path in order; the first that answers as MCP wins. The
+   * result's `endpoint` is the Service URL clients use, not the pod's, so it
+   * does not change with every rollout.
+   */
   async #detectService(service: V1Service, deployments: V1Deployment[]): Promise<DetectionResult> {
+    const ineligible = ineligibleReason(service);
+    if (ineligible) return notProbed(ineligible);
     const targets = probeTargets(service, {
       clusterDomain: this.#deps.clusterDomain,
       ...(deployments[0]?.metadata?.annotations ? { fallbackAnnotations: deployments[0].metadata.annotations } : {}),
     });
-    if ('error' in targets) return { protocol: 'unknown', authRequired: false, reason: targets.error, latencyMs: 0 };
+    if ('error' in targets) return notProbed(targets.error);
+    const pod = await this.#podEndpoint(service, targets.port);
+    if ('error' in pod) return notProbed(pod.error);
     const failures: string[] = [];
     let latencyMs = 0;
-    for (const url of targets.urls) {
+    for (const [index, path] of targets.paths.entries()) {
       let result: DetectionResult;
       try {
-        result = await this.#deps.detect(url);
-      } catch (err) {
-        result = { protocol: 'unknown', authRequired: false, reason: `probe error: ${String(err)}`, latencyMs: 0 };
+        result = await this.#deps.detect(podUrl(targets.scheme, pod, path));
+      } catch {
+        result = notProbed('probe error');
       }
       latencyMs += result.latencyMs;
-      if (result.protocol !== 'unknown' || result.authRequired) return { ...result, latencyMs };
-      failures.push(targets.urls.length > 1 ? `${new URL(url).pathname}: ${result.reason}` : result.reason);
+      if (result.protocol !== 'unknown' || result.authRequired) {
+        return { ...result, ...(result.endpoint ? { endpoint: targets.urls[index]! } : {}), latencyMs };
+      }
+      failures.push(targets.paths.length > 1 ? `${path}: ${result.reason}` : result.reason);
     }
     return { protocol: 'unknown', authRequired: false, reason: failures.join('; '), latencyMs };
+  }
+
+  /** The first endpoint of the Service that the API server confirms is a pod it selects. */
+  async #podEndpoint(service: V1Service, port: V1ServicePort): Promise<EndpointCandidate | { error: string }> {
+    const { api, retry, sleep } = this.#deps;
+    const namespace = service.metadata?.namespace ?? '';
+    const name = service.metadata?.name ?? '';
+    let candidates: EndpointCandidate[];
+    try {
+      candidates = endpointCandidates(service, port, await withRetry(() => api.listEndpointSlices(namespace, name), retry, sleep));
+    } catch (err) {
+      return { error: `cannot list the Service's EndpointSlices (${describeApiError(err)})` };
+    }
+    if (candidates.length === 0) return { error: 'the Service has no endpoint on its MCP port yet' };
+    const labelSelector = labelSelectorOf(service.spec?.selector ?? {});
+    for (const candidate of candidates) {
+      const fieldSelector = podAtAddressSelector(candidate.address);
+      if (!fieldSelector) continue;
+      let pods;
+      try {
+        pods = await withRetry(() => api.listPodMetadata(namespace, { labelSelector, fieldSelector }), retry, sleep);
+      } catch (err) {
+        return { error: `cannot confirm the Service's endpoints (${describeApiError(err)})` };
+      }
+      if (pods.some((pod) => pod.namespace === namespace && !pod.deletionTimestamp)) return candidate;
+    }
+    return {
+      error: `none of the ${candidates.length} endpoint(s) checked is a running pod the Service selects: not probed`,
+    };
   }
 
   /**
@@ -285,4 +333,8 @@ export class ClusterProber {
       this.#deps.logger.warn({ reason: event.reason, err: describeApiError(err) }, 'cannot emit event');
     }
   }
+}
+
+function notProbed(reason: string): DetectionResult {
+  return { protocol: 'unknown', authRequired: false, reason, latencyMs: 0 };
 }

@@ -12,8 +12,21 @@ export const DEFAULT_PROBE_PATHS = ['/mcp', '/sse'] as const;
 /** Port names that mark the MCP port when no `port` annotation is set. */
 const MCP_PORT_NAMES = ['mcp', 'http'] as const;
 
-/** The URLs to try for one Service, or why there are none. */
-export type ProbeTargets = { urls: string[] } | { error: string };
+/** The longest `path` annotation probed: the path is written back in `endpoint`. */
+export const MAX_PATH_LENGTH = 1024;
+
+/** Where to probe one Service, or why nowhere. */
+export type ProbeTargets =
+  | {
+      /** The Service port chosen. */
+      port: V1ServicePort;
+      scheme: 'http' | 'https';
+      /** Paths to try, in order. */
+      paths: readonly string[];
+      /** The Service URL of each path, as clients reach it: what `endpoint` records. */
+      urls: string[];
+    }
+  | { error: string };
 
 /**
  * Builds the candidate URLs for `service`: `http(s)://NAME.NAMESPACE.svc.DOMAIN:PORT/PATH`.
@@ -36,14 +49,18 @@ export function probeTargets(
   if ('error' in port) return port;
   let paths: readonly string[] = DEFAULT_PROBE_PATHS;
   if (pathAnnotation !== undefined) {
-    if (!pathAnnotation.startsWith('/')) {
-      return { error: `annotation ${Annotations.path}=${JSON.stringify(pathAnnotation)} must start with /` };
+    if (!pathAnnotation.startsWith('/')) return { error: `annotation ${Annotations.path} must start with /` };
+    if (pathAnnotation.length > MAX_PATH_LENGTH) {
+      return { error: `annotation ${Annotations.path} is longer than ${MAX_PATH_LENGTH} characters` };
     }
+    // The path is only ever a path: it never changes the host probed (the
+    // URL is built from our own host and port, and a path starting with /
+    // cannot carry userinfo or a host).
     paths = [pathAnnotation];
   }
   const scheme = port.port.appProtocol === 'https' || port.port.name === 'https' ? 'https' : 'http';
   const host = `${name}.${namespace}.svc.${options.clusterDomain}`;
-  return { urls: paths.map((path) => `${scheme}://${host}:${port.port.port}${path}`) };
+  return { port: port.port, scheme, paths, urls: paths.map((path) => `${scheme}://${host}:${port.port.port}${path}`) };
 }
 
 function choosePort(ports: V1ServicePort[], annotation: string | undefined): { port: V1ServicePort } | { error: string } {
@@ -51,9 +68,7 @@ function choosePort(ports: V1ServicePort[], annotation: string | undefined): { p
   if (annotation !== undefined) {
     const byNumber = /^\d+$/.test(annotation) ? ports.find((p) => p.port === Number(annotation)) : undefined;
     const found = byNumber ?? ports.find((p) => p.name === annotation);
-    if (!found) {
-      return { error: `annotation ${Annotations.port}=${JSON.stringify(annotation)} names no port of the Service` };
-    }
+    if (!found) return { error: `annotation ${Annotations.port} names no port of the Service` };
     return { port: found };
   }
   for (const wanted of MCP_PORT_NAMES) {

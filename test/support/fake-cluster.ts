@@ -4,7 +4,7 @@
  * stand-in for the mutating webhook that applies the SSE settings on the
  * UPDATE that records `detected-protocol: sse` (DESIGN.md, "The prober").
  */
-import type { CoreV1Event, V1Deployment, V1Service } from '@kubernetes/client-node';
+import type { CoreV1Event, V1Deployment, V1EndpointSlice, V1ObjectMeta, V1Service } from '@kubernetes/client-node';
 import { Annotations, MCP_COMPONENT_LABEL, MCP_COMPONENT_VALUE } from '../../src/contract.ts';
 import type { AnnotationPatch, ClusterApi } from '../../src/prober/cluster-api.ts';
 
@@ -41,10 +41,46 @@ export function deployment(namespace: string, name: string, app: string, annotat
 type Key = string;
 const keyOf = (ns: string, name: string): Key => `${ns}/${name}`;
 
+/** A pod as the prober may see it: metadata, and the status fields its field selector reads. */
+export interface FakePod {
+  namespace: string;
+  name: string;
+  labels: Record<string, string>;
+  podIP: string;
+  phase: string;
+  hostNetwork: boolean;
+  deleting?: boolean;
+}
+
+/** Which Service each pod address was made for, so scripted detect functions can answer by Service. */
+const servicesByAddress = new Map<string, string>();
+let nextAddress = 1;
+
+/** The name of the Service whose pod has `address` (a fake pod IP), or undefined. */
+export function serviceAtAddress(address: string): string | undefined {
+  return servicesByAddress.get(address);
+}
+
+/** `k=v,k2=v2` selectors, as the prober sends them. */
+function parseSelector(selector: string): Array<[string, string]> {
+  return selector
+    .split(',')
+    .filter(Boolean)
+    .map((term) => {
+      const at = term.indexOf('=');
+      return [term.slice(0, at), term.slice(at + 1)];
+    });
+}
+
 export class FakeCluster implements ClusterApi {
   services = new Map<Key, V1Service>();
   deployments = new Map<Key, V1Deployment>();
   events: CoreV1Event[] = [];
+  /** Pods and EndpointSlices; {@link add} makes one running pod and its slice per Service with a selector. */
+  pods: FakePod[] = [];
+  slices: V1EndpointSlice[] = [];
+  /** Calls that listed pods, as (namespace, labelSelector, fieldSelector). */
+  podQueries: Array<[string, string, string]> = [];
   patches: Array<{ kind: string; key: Key; patch: AnnotationPatch }> = [];
   /** Errors thrown by the next calls of a given operation (`patchService ns/name`, `listDeployments ns`...). */
   failures = new Map<string, unknown[]>();
@@ -55,10 +91,29 @@ export class FakeCluster implements ClusterApi {
   add(...objects: Array<V1Service | V1Deployment>): this {
     for (const object of objects) {
       const key = keyOf(object.metadata!.namespace!, object.metadata!.name!);
-      if (object.kind === 'Service') this.services.set(key, structuredClone(object as V1Service));
-      else this.deployments.set(key, structuredClone(object as V1Deployment));
+      if (object.kind === 'Service') {
+        this.services.set(key, structuredClone(object as V1Service));
+        this.#runPodFor(object as V1Service);
+      } else this.deployments.set(key, structuredClone(object as V1Deployment));
     }
     return this;
+  }
+
+  /** What the kubelet and the EndpointSlice controller would make for a Service: one ready pod. */
+  #runPodFor(svc: V1Service): void {
+    const selector = svc.spec?.selector ?? {};
+    if (Object.keys(selector).length === 0 || (svc.spec?.type ?? 'ClusterIP') === 'ExternalName') return;
+    const n = nextAddress++;
+    const podIP = `10.244.${n >> 8}.${n & 255}`;
+    const { namespace, name } = svc.metadata as { namespace: string; name: string };
+    servicesByAddress.set(podIP, name);
+    this.pods.push({ namespace, name: `${name}-pod`, labels: { ...selector }, podIP, phase: 'Running', hostNetwork: false });
+    this.slices.push({
+      addressType: 'IPv4',
+      metadata: { namespace, name: `${name}-abcde`, labels: { 'kubernetes.io/service-name': name } },
+      ports: (svc.spec?.ports ?? []).map((p) => ({ name: p.name ?? '', port: typeof p.targetPort === 'number' ? p.targetPort : p.port, protocol: 'TCP' })),
+      endpoints: [{ addresses: [podIP], conditions: { ready: true }, targetRef: { kind: 'Pod', namespace, name: `${name}-pod` } }],
+    });
   }
 
   /** A change made by someone else: bumps resourceVersion. */
@@ -121,6 +176,34 @@ export class FakeCluster implements ClusterApi {
   async createEvent(_namespace: string, event: CoreV1Event): Promise<void> {
     this.#fail('createEvent');
     this.events.push(event);
+  }
+
+  async listEndpointSlices(namespace: string, serviceName: string): Promise<V1EndpointSlice[]> {
+    this.#fail(`listEndpointSlices ${namespace}`);
+    return this.slices
+      .filter((s) => s.metadata?.namespace === namespace && s.metadata.labels?.['kubernetes.io/service-name'] === serviceName)
+      .map((s) => structuredClone(s));
+  }
+
+  /** Answers as the API server does: exact-match label and field selectors, metadata only. */
+  async listPodMetadata(namespace: string, { labelSelector, fieldSelector }: { labelSelector: string; fieldSelector: string }): Promise<V1ObjectMeta[]> {
+    this.#fail(`listPodMetadata ${namespace}`);
+    this.podQueries.push([namespace, labelSelector, fieldSelector]);
+    const fields = (pod: FakePod): Record<string, string> => ({
+      'status.podIP': pod.podIP,
+      'status.phase': pod.phase,
+      'spec.hostNetwork': String(pod.hostNetwork),
+    });
+    return this.pods
+      .filter((pod) => pod.namespace === namespace)
+      .filter((pod) => parseSelector(labelSelector).every(([k, v]) => Object.hasOwn(pod.labels, k) && pod.labels[k] === v))
+      .filter((pod) => parseSelector(fieldSelector).every(([k, v]) => fields(pod)[k] === v))
+      .map((pod) => ({
+        namespace: pod.namespace,
+        name: pod.name,
+        labels: { ...pod.labels },
+        ...(pod.deleting ? { deletionTimestamp: new Date(0) } : {}),
+      }));
   }
 
   status(kind: 'Service' | 'Deployment', ns: string, name: string): Record<string, unknown> | undefined {

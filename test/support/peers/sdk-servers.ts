@@ -36,8 +36,8 @@ function newMcpServer(): McpServer {
   return server;
 }
 
-/** Starts one SDK peer of `kind`. */
-export async function startSdkServer(kind: SdkServerKind): Promise<RunningPeer> {
+/** Starts one SDK peer of `kind` on `host` (default 127.0.0.1) and a free port. */
+export async function startSdkServer(kind: SdkServerKind, host = '127.0.0.1'): Promise<RunningPeer> {
   const app = express();
   app.use(express.json());
   const sseSessions = new Map<string, SSEServerTransport>();
@@ -112,11 +112,11 @@ export async function startSdkServer(kind: SdkServerKind): Promise<RunningPeer> 
   }
 
   const server: Server = await new Promise((resolve) => {
-    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+    const listening = app.listen(0, host, () => resolve(listening));
   });
   const { port } = server.address() as AddressInfo;
   return {
-    baseUrl: `http://127.0.0.1:${port}`,
+    baseUrl: `http://${host}:${port}`,
     get deletedSessions() {
       return peer.deletedSessions;
     },

@@ -8,20 +8,24 @@ import { pino } from 'pino';
 import { Annotations } from '../../../src/contract.ts';
 import { ClusterProber } from '../../../src/prober/cluster-prober.ts';
 import type { DetectionResult } from '../../../src/prober/detect.ts';
-import { ApiError, deployment, FakeCluster, service } from '../../support/fake-cluster.ts';
+import { ApiError, deployment, FakeCluster, service, serviceAtAddress } from '../../support/fake-cluster.ts';
 
 const silent = pino({ level: 'silent' });
 const SSE: DetectionResult = { protocol: 'sse', protocolVersion: '2024-11-05', endpoint: '', authRequired: false, reason: 'HTTP+SSE (legacy)', latencyMs: 1 };
 const HTTP: DetectionResult = { protocol: 'streamable-http', protocolVersion: '2025-11-25', endpoint: '', authRequired: false, reason: 'Streamable HTTP', latencyMs: 1 };
 const DOWN: DetectionResult = { protocol: 'unknown', authRequired: false, reason: 'connection failed: ECONNREFUSED', latencyMs: 1 };
 
-/** A detect function answering by host and path, recording the URLs asked. */
+/**
+ * A detect function answering by the Service whose pod is asked and the
+ * path (`name/path`), recording what was asked in the same form.
+ */
 function scripted(answers: Record<string, DetectionResult>) {
   const asked: string[] = [];
   const detect = async (url: string): Promise<DetectionResult> => {
-    asked.push(url);
     const { hostname, pathname } = new URL(url);
-    const answer = answers[`${hostname.split('.')[0]}${pathname}`] ?? DOWN;
+    const key = `${serviceAtAddress(hostname) ?? hostname}${pathname}`;
+    asked.push(key);
+    const answer = answers[key] ?? DOWN;
     return { ...answer, endpoint: answer.protocol === 'unknown' ? undefined! : url };
   };
   return { detect, asked };
@@ -45,7 +49,8 @@ describe('ClusterProber.probeAll', () => {
     const { detect, asked } = scripted({ 'legacy/sse': SSE });
     const summary = await prober(api, detect).probeAll();
 
-    assert.deepEqual(asked, ['http://legacy.team.svc.cluster.local:8080/mcp', 'http://legacy.team.svc.cluster.local:8080/sse']);
+    // The pod the Service selects, at each default path; the Service URL is what is recorded.
+    assert.deepEqual(asked, ['legacy/mcp', 'legacy/sse']);
     assert.equal(summary.errors, 0);
     const dep = api.deployments.get('team/legacy')!;
     assert.equal(dep.metadata!.annotations![Annotations.detectedProtocol], 'sse');
@@ -92,7 +97,7 @@ describe('ClusterProber.probeAll', () => {
     api.failures.set('listDeployments b', [new ApiError(403, 'forbidden')]);
     const { detect } = scripted({ 'broken/mcp': HTTP, 'good/mcp': HTTP, 'unlistable/mcp': HTTP, 'forbidden/mcp': HTTP });
     const summary = await prober(api, async (url) => {
-      if (url.includes('//forbidden.')) throw new Error('detect blew up');
+      if (serviceAtAddress(new URL(url).hostname) === 'forbidden') throw new Error('detect blew up');
       return detect(url);
     }).probeAll();
 
@@ -156,7 +161,7 @@ describe('ClusterProber.probeAll', () => {
     const { detect, asked } = scripted({ 'z/mcp': HTTP });
     const summary = await prober(api, detect, { excludedNamespaces: ['mcp-admission'] }).probeAll();
     assert.deepEqual(summary.services.map((s) => s.name), ['z']);
-    assert.ok(asked.every((url) => url.includes('.team.')));
+    assert.ok(asked.every((key) => key.startsWith('z/')), asked.join());
   });
 
   it('keeps at most `concurrency` probes in flight', async () => {

@@ -35,16 +35,15 @@ describe('probeTargets', () => {
   for (const c of cases) {
     it(c.name, () => {
       const got = probeTargets(service(...c.svc), { ...domain, ...(c.fallback ? { fallbackAnnotations: c.fallback } : {}) });
-      if (Array.isArray(c.want)) assert.deepEqual(got, { urls: c.want });
+      if (Array.isArray(c.want)) assert.deepEqual('urls' in got && got.urls, c.want);
       else if ('urls' in got) assert.match(got.urls[0]!, c.want);
       else assert.match(got.error, c.want);
     });
   }
 
   it('uses the cluster domain given', () => {
-    assert.deepEqual(probeTargets(service('t', 'w', {}, { [Annotations.path]: '/mcp' }), { clusterDomain: 'corp.internal' }), {
-      urls: ['http://w.t.svc.corp.internal:8080/mcp'],
-    });
+    const got = probeTargets(service('t', 'w', {}, { [Annotations.path]: '/mcp' }), { clusterDomain: 'corp.internal' });
+    assert.deepEqual('urls' in got && got.urls, ['http://w.t.svc.corp.internal:8080/mcp']);
   });
 });
 
