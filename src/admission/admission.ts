@@ -6,8 +6,8 @@
  */
 import fastJsonPatch from 'fast-json-patch';
 import { MCP_COMPONENT_LABEL, MCP_COMPONENT_VALUE, SYSTEM_NAMESPACES } from '../contract.ts';
-import { describeFinding, type Finding } from '../policy/finding.ts';
-import type { TransportSettings } from '../policy/transport-settings.ts';
+import { describeFinding, type Finding, type RuleId } from '../policy/finding.ts';
+import type { Mode, TransportSettings } from '../policy/transport-settings.ts';
 import { onlyProberAnnotationsChanged } from './prober-update.ts';
 import { describeResources, findResource, type Judgeable, type Resource } from './resources.ts';
 import { allowed, denied, errored, patched, withWarnings, type AdmissionResult } from './response.ts';
@@ -27,11 +27,29 @@ export interface AdmissionDeps {
 /** What happened, for logs and metrics. */
 export type Decision = 'allowed' | 'patched' | 'denied' | 'warned' | 'skipped' | 'invalid';
 
+/**
+ * How a finding counted: `deny` refused the object, `would-deny` is a denial
+ * that mode `warn` let through as a warning, `warning` never blocks in any
+ * mode. Telling the middle one apart sizes a warn-mode rollout before
+ * switching to `validate`.
+ */
+export type Severity = 'deny' | 'would-deny' | 'warning';
+
+/** One finding as metrics and `audit` count it: its rule and how it weighed. */
+export interface CountedFinding {
+  rule: RuleId;
+  severity: Severity;
+}
+
 export interface Outcome {
   result: AdmissionResult;
   decision: Decision;
   /** What a patch changes, in words, for logs and `review`; absent when nothing is patched. */
   changes?: string[];
+  /** The validating webhook's findings, with the mode they were judged under; absent when nothing was judged. */
+  findings?: CountedFinding[];
+  /** Mode the object was judged under; `none` for kinds no mode applies to (MCPTransportPolicy). */
+  mode?: Mode | 'none';
 }
 
 type Scoped =
@@ -114,13 +132,31 @@ export function validateRequest(request: AdmissionRequest, deps: AdmissionDeps):
     return { result: allowed(), decision: 'allowed' };
   }
   const verdict = judge.validate(settings);
-  const warnings = verdict.warnings.map(warningText);
-  if (verdict.denials.length === 0) return { result: withWarnings(allowed(), warnings), decision: warnings.length ? 'warned' : 'allowed' };
-  if (resource.workload && settings.mode === 'warn') {
-    return { result: withWarnings(allowed(), [...verdict.denials.map(warningText), ...warnings]), decision: 'warned' };
+  const warnings = verdict.warnings.map((w) => warningText(w));
+  const mode = resource.workload ? settings.mode : 'none';
+  const counted = (findings: readonly Finding[], severity: Severity): CountedFinding[] => findings.map(({ rule }) => ({ rule, severity }));
+  const warned = counted(verdict.warnings, 'warning');
+  if (verdict.denials.length === 0) {
+    return { result: withWarnings(allowed(), warnings), decision: warnings.length ? 'warned' : 'allowed', findings: warned, mode };
   }
-  return { result: withWarnings(denied(denialMessage(target, verdict.denials), verdict.denials), warnings), decision: 'denied' };
+  if (resource.workload && settings.mode === 'warn') {
+    return {
+      result: withWarnings(allowed(), [...verdict.denials.map((d) => warningText(d, WOULD_DENY)), ...warnings]),
+      decision: 'warned',
+      findings: [...counted(verdict.denials, 'would-deny'), ...warned],
+      mode,
+    };
+  }
+  return {
+    result: withWarnings(denied(denialMessage(target, verdict.denials), verdict.denials), warnings),
+    decision: 'denied',
+    findings: [...counted(verdict.denials, 'deny'), ...warned],
+    mode,
+  };
 }
+
+/** Marks a warning that mode `validate` would have refused, so kubectl users tell it from advice. */
+const WOULD_DENY = 'would deny: ';
 
 /** One message with every problem, numbered, each with its field path and fix. */
 export function denialMessage(target: string, denials: readonly Finding[]): string {
@@ -134,7 +170,7 @@ export function denialMessage(target: string, denials: readonly Finding[]): stri
  * after "Fix:"); `mcp-admission review` shows the fix in full.
  */
 const MAX_WARNING_LENGTH = 256;
-function warningText(finding: Finding): string {
-  const text = `mcp-admission: ${describeFinding(finding).split(/\s*Fix:/)[0]?.replace(/\s+/g, ' ').trim()}`;
+function warningText(finding: Finding, marker = ''): string {
+  const text = `mcp-admission: ${marker}${describeFinding(finding).split(/\s*Fix:/)[0]?.replace(/\s+/g, ' ').trim()}`;
   return text.length <= MAX_WARNING_LENGTH ? text : `${text.slice(0, MAX_WARNING_LENGTH - 1)}…`;
 }

@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
+import { createLogger } from './logger.ts';
 import { kubeClusterApi, mcpInformers } from '../prober/cluster-api.ts';
 import { ClusterProber } from '../prober/cluster-prober.ts';
 import { detectTransport, type DetectOptions } from '../prober/detect.ts';
@@ -90,7 +91,7 @@ export async function run(args: string[]): Promise<number> {
 
   const concurrency = values.concurrency === undefined ? 8 : positiveInteger(values.concurrency);
   if (concurrency === undefined) return usageError('--concurrency must be a positive integer');
-  const logger: Logger = pino({ name: 'mcp-admission-prober', level: process.env.LOG_LEVEL ?? 'info' }, pino.destination(2));
+  const logger: Logger = createLogger({ name: 'mcp-admission-prober', level: process.env.LOG_LEVEL ?? 'info' }, pino.destination(2));
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromDefault();
   const prober = new ClusterProber({

@@ -3,12 +3,13 @@
  * metrics, certificate source and settings source, then the app and the
  * servers; nothing below this file reads flags, env or globals.
  */
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createLogger } from './logger.ts';
 import type { SettingsSource } from '../admission/admission.ts';
 import { createApp } from '../server/app.ts';
 import { DevelopmentCertificateSource, FileCertificateSource, type CertificateSource } from '../server/certificate-source.ts';
 import { ConfigError, SERVE_USAGE, parseServeConfig, type ServeConfig } from './config.ts';
-import { createMetrics, type AdmissionMetrics } from '../server/metrics.ts';
+import { createMetrics, setPolicyCounts, type AdmissionMetrics } from '../server/metrics.ts';
 import { startServers } from '../server/server.ts';
 import { loadPolicyFile } from '../settings/policy-file.ts';
 import { staticSettings } from '../settings/static-source.ts';
@@ -31,7 +32,7 @@ async function settingsSource(config: ServeConfig, logger: Logger, metrics: Admi
   if (source === 'file') {
     if (!config.policy) throw new ConfigError('--policy-source file needs --policy FILE');
     const policies = await loadPolicyFile(config.policy);
-    metrics.policies.set(policies.length);
+    setPolicyCounts(metrics, { accepted: policies.length });
     logger.info({ file: config.policy, policies: policies.map((p) => p.name) }, 'policies loaded from file');
     return { ...staticSettings(policies), ready: () => true };
   }
@@ -51,7 +52,7 @@ async function settingsSource(config: ServeConfig, logger: Logger, metrics: Admi
   const cluster = new ClusterSettingsSource({
     kubeConfig,
     logger,
-    onPolicies: (count) => metrics.policies.set(count),
+    onPolicies: (counts) => setPolicyCounts(metrics, counts),
     onSyncError: () => metrics.policySyncErrors.inc(),
     onStale: (stale) => metrics.policyStale.set(stale ? 1 : 0),
   });
@@ -87,7 +88,7 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`mcp-admission serve: ${(err as Error).message}\n\n${SERVE_USAGE}`);
     return 2;
   }
-  const logger = pino({ level: config.logLevel, base: { service: 'mcp-admission' } });
+  const logger = createLogger({ level: config.logLevel, base: { service: 'mcp-admission' } });
   const metrics = createMetrics();
   const certificates = certificateSource(config, logger, metrics);
   await certificates.start();

@@ -4,7 +4,7 @@
  * reported, each with its field path and the value that would be accepted.
  */
 import { Annotations, DECLARED_PROTOCOLS, type DeclaredProtocol } from '../contract.ts';
-import { annotationField, type Finding } from './finding.ts';
+import { annotationField, type Finding, type RuleId } from './finding.ts';
 import { MAX_SESSION_AFFINITY_TIMEOUT_SECONDS, type TransportSettings } from './transport-settings.ts';
 
 /** Annotation values that parsed and are within bounds; absent where unset or invalid. */
@@ -37,7 +37,7 @@ export function parseWorkloadAnnotations(
   const denials: Finding[] = [];
   const warnings: Finding[] = [];
   const values: WorkloadAnnotations = { protocol: 'auto' };
-  const deny = (key: string, message: string) => denials.push({ field: annotationField(key), message });
+  const deny = (rule: RuleId, key: string, message: string) => denials.push({ rule, field: annotationField(key), message });
 
   const protocol = found[Annotations.protocol];
   if (protocol !== undefined) {
@@ -45,6 +45,7 @@ export function parseWorkloadAnnotations(
       values.protocol = protocol as DeclaredProtocol;
     } else {
       deny(
+        'annotation-protocol',
         Annotations.protocol,
         `"${protocol}" is not a protocol mcp-admission knows. Use one of ${DECLARED_PROTOCOLS.map((p) => `"${p}"`).join(', ')}; ` +
           `"auto" lets the prober decide. Fix: ${annotationFix(Annotations.protocol, 'auto')}`,
@@ -57,6 +58,7 @@ export function parseWorkloadAnnotations(
     if (path.startsWith('/') && !/\s/.test(path)) values.path = path;
     else
       deny(
+        'annotation-path',
         Annotations.path,
         `"${path}" is not an endpoint path: it must start with "/" and contain no spaces, e.g. "/mcp" or "/sse". ` +
           `Fix: ${annotationFix(Annotations.path, '/mcp')}`,
@@ -69,6 +71,7 @@ export function parseWorkloadAnnotations(
     if (parsed !== undefined) values.port = parsed;
     else
       deny(
+        'annotation-port',
         Annotations.port,
         `"${port}" is neither a port number (1-65535) nor a port name (lowercase letters, digits and "-", at most 15 characters). ` +
           `Fix: ${annotationFix(Annotations.port, 'mcp')}`,
@@ -83,12 +86,14 @@ export function parseWorkloadAnnotations(
     const suggestion = String(Math.min(max, Math.max(min, settings.terminationGracePeriodSeconds)));
     if (Number.isNaN(seconds)) {
       deny(
+        'annotation-grace-period',
         Annotations.terminationGracePeriodSeconds,
         `"${grace}" is not a whole number of seconds. SSE pods need a grace period long enough for open streams to drain; ` +
           `policy allows ${min} to ${max}. Fix: ${annotationFix(Annotations.terminationGracePeriodSeconds, suggestion)}`,
       );
     } else if (seconds < min || seconds > max) {
       deny(
+        'annotation-grace-period',
         Annotations.terminationGracePeriodSeconds,
         `${seconds} is outside the bounds policy allows (${min} to ${max} seconds). ` +
           (seconds < min
@@ -108,6 +113,7 @@ export function parseWorkloadAnnotations(
       if (settings.allowSessionAffinityOptOut) {
         values.sessionAffinity = false;
         warnings.push({
+          rule: 'annotation-affinity-opt-out',
           field: annotationField(Annotations.sessionAffinity),
           message:
             'session affinity is turned off for this MCP server. If it speaks SSE, a client\'s POSTs can reach a pod ' +
@@ -115,6 +121,7 @@ export function parseWorkloadAnnotations(
         });
       } else {
         deny(
+          'annotation-affinity-opt-out',
           Annotations.sessionAffinity,
           `policy${policyNames(settings)} does not allow turning session affinity off: an SSE session lives in the pod ` +
             `that holds its stream, so POSTs routed elsewhere fail. Fix: remove the annotation ` +
@@ -123,6 +130,7 @@ export function parseWorkloadAnnotations(
       }
     } else {
       deny(
+        'annotation-session-affinity',
         Annotations.sessionAffinity,
         `"${affinity}" is not "true" or "false". Fix: ${annotationFix(Annotations.sessionAffinity, 'true')}`,
       );
@@ -134,6 +142,7 @@ export function parseWorkloadAnnotations(
     const seconds = DECIMAL.test(timeout) ? Number(timeout) : NaN;
     if (Number.isNaN(seconds) || seconds < 1 || seconds > MAX_SESSION_AFFINITY_TIMEOUT_SECONDS) {
       deny(
+        'annotation-affinity-timeout',
         Annotations.sessionAffinityTimeoutSeconds,
         `"${timeout}" is not a whole number of seconds from 1 to ${MAX_SESSION_AFFINITY_TIMEOUT_SECONDS} (the Kubernetes limit for ` +
           `sessionAffinityConfig.clientIP.timeoutSeconds). It should outlast the longest SSE session. ` +

@@ -79,6 +79,7 @@ export function desiredDeployment(deployment: Deployment, workload: Workload): D
     if (sleep < grace) desired.preStopSleep = { container: mcp, seconds: sleep, present: false };
     else {
       desired.preStopSkipped = {
+        rule: 'deployment-prestop-skipped',
         field: `spec.template.spec.containers[${mcp.index}].lifecycle.preStop`,
         message:
           `policy${policyNames(settings)} asks for a ${sleep}s preStop sleep, which does not fit in this Deployment's ${grace}s grace ` +
@@ -158,6 +159,7 @@ export function validateDeployment(deployment: Deployment, settings: TransportSe
 
   if (workload.protocol.source === 'policy') {
     warnings.push({
+      rule: 'protocol-undetected',
       field: `metadata.annotations[${Annotations.detectedProtocol}]`,
       message:
         `transport not detected yet, so treated as ${workload.protocol.protocol} (policy undetectedProtocol) until the prober ` +
@@ -172,6 +174,7 @@ export function validateDeployment(deployment: Deployment, settings: TransportSe
     const grace = desired.terminationGracePeriodSeconds;
     if (currentGrace < desired.requiredGracePeriodSeconds) {
       denials.push({
+        rule: 'deployment-grace-period',
         field: 'spec.template.spec.terminationGracePeriodSeconds',
         message:
           `${currentGrace}s is shorter than the ${grace}s an SSE server needs: when a pod terminates, its open streams are cut ` +
@@ -183,6 +186,7 @@ export function validateDeployment(deployment: Deployment, settings: TransportSe
     const sleep = desired.preStopSleep;
     if (sleep && !sleep.present) {
       denials.push({
+        rule: 'deployment-prestop',
         field: `spec.template.spec.containers[${sleep.container.index}].lifecycle.preStop`,
         message:
           `policy asks for a preStop sleep of ${sleep.seconds}s on the MCP container "${sleep.container.container.name}", so the pod ` +
@@ -192,6 +196,7 @@ export function validateDeployment(deployment: Deployment, settings: TransportSe
     }
     if (sleep?.present && sleep.seconds >= currentGrace) {
       warnings.push({
+        rule: 'deployment-prestop-grace',
         field: 'spec.template.spec.terminationGracePeriodSeconds',
         message: `${currentGrace}s leaves no time after the ${sleep.seconds}s preStop sleep for streams to drain.`,
       });
@@ -204,6 +209,7 @@ export function validateDeployment(deployment: Deployment, settings: TransportSe
     }
     if ((spec.replicas ?? 1) === 1) {
       warnings.push({
+        rule: 'deployment-single-replica',
         field: 'spec.replicas',
         message:
           'one replica: when its node drains or the pod is evicted, every SSE client loses its session at once. ' +
@@ -214,6 +220,7 @@ export function validateDeployment(deployment: Deployment, settings: TransportSe
 
   if (mcp && !mcp.container.readinessProbe) {
     warnings.push({
+      rule: 'deployment-readiness-probe',
       field: `spec.template.spec.containers[${mcp.index}].readinessProbe`,
       message:
         `the MCP container "${mcp.container.name}" has no readiness probe, so a rollout sends clients to pods that are not ` +
@@ -235,6 +242,7 @@ function strategyDenials(deployment: Deployment, workload: Workload, desired: De
   if (strategy.type === 'Recreate') {
     return [
       {
+        rule: 'deployment-recreate',
         field: 'spec.strategy.type',
         message:
           'Recreate stops every pod before starting new ones, so each rollout cuts every open SSE stream at once and ' +
@@ -245,6 +253,7 @@ function strategyDenials(deployment: Deployment, workload: Workload, desired: De
   const denials: Finding[] = [];
   if (isZero(rollingUpdate.maxSurge)) {
     denials.push({
+      rule: 'deployment-max-surge-zero',
       field: 'spec.strategy.rollingUpdate.maxSurge',
       message:
         `${JSON.stringify(rollingUpdate.maxSurge)} leaves no room to start a new pod before an old one stops; with maxUnavailable: 0, ` +
@@ -254,6 +263,7 @@ function strategyDenials(deployment: Deployment, workload: Workload, desired: De
   const maxUnavailable = rollingUpdate.maxUnavailable ?? DEFAULT_MAX_UNAVAILABLE;
   if (!isZero(maxUnavailable)) {
     denials.push({
+      rule: 'deployment-max-unavailable',
       field: 'spec.strategy.rollingUpdate.maxUnavailable',
       message:
         `${JSON.stringify(maxUnavailable)} lets a rollout stop pods before their replacements are ready, cutting the SSE streams ` +

@@ -4,11 +4,62 @@
  * mode can turn one into the other without rewording.
  */
 export interface Finding {
+  /**
+   * Stable id of the rule that found it, e.g. `deployment-recreate`. Metrics
+   * count findings by it (`mcp_admission_findings_total{rule}`), so it never
+   * carries a value from the object and the set is closed: {@link RULES}.
+   */
+  rule: RuleId;
   /** Field path in the object, e.g. `spec.strategy.type` or `metadata.annotations[mcp-admission.dev/port]`. */
   field: string;
   /** The whole message a person reads: problem, consequence, fix. */
   message: string;
 }
+
+/**
+ * Every rule id, by the object it judges. Closed and stable: dashboards and
+ * alerts select on these, and a metric label must not grow with input.
+ */
+export const RULES = [
+  // metadata.annotations (src/policy/annotations.ts)
+  'annotation-protocol',
+  'annotation-path',
+  'annotation-port',
+  'annotation-grace-period',
+  'annotation-session-affinity',
+  'annotation-affinity-opt-out',
+  'annotation-affinity-timeout',
+  // Deployment and Service alike
+  'protocol-undetected',
+  // Deployment (src/policy/deployment.ts)
+  'deployment-recreate',
+  'deployment-max-surge-zero',
+  'deployment-max-unavailable',
+  'deployment-grace-period',
+  'deployment-prestop',
+  'deployment-prestop-grace',
+  'deployment-prestop-skipped',
+  'deployment-single-replica',
+  'deployment-readiness-probe',
+  // Service (src/policy/service.ts)
+  'service-port',
+  'service-affinity-not-applicable',
+  'service-session-affinity',
+  'service-affinity-timeout',
+  'service-external-traffic-policy',
+  // MCPTransportPolicy (src/policy/transport-policy.ts)
+  'policy-schema',
+  'policy-selector',
+  'policy-exempt-namespace',
+  'policy-bounds',
+  'policy-max-surge-zero',
+  'policy-default-out-of-bounds',
+  'policy-prestop-sleep',
+  // Policies that contradict each other where they meet (resolveSettings), reported on the workloads they reach
+  'policy-conflicting-bounds',
+  'policy-conflicting-prestop-sleep',
+] as const;
+export type RuleId = (typeof RULES)[number];
 
 /** Outcome of validating one object. */
 export interface Verdict {

@@ -36,21 +36,21 @@ export function isLabelKey(key: string): boolean {
 export function labelSelectorProblems(selector: LabelSelector, field: string): Finding[] {
   const problems: Finding[] = [];
   for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
-    if (!isLabelKey(key)) problems.push({ field: `${field}.matchLabels`, message: `"${key}" is not a valid label key.` });
+    if (!isLabelKey(key)) problems.push({ rule: 'policy-selector', field: `${field}.matchLabels`, message: `"${key}" is not a valid label key.` });
     if (!LABEL_VALUE.test(value))
-      problems.push({ field: `${field}.matchLabels[${key}]`, message: `"${value}" is not a valid label value.` });
+      problems.push({ rule: 'policy-selector', field: `${field}.matchLabels[${key}]`, message: `"${value}" is not a valid label value.` });
   }
   (selector.matchExpressions ?? []).forEach((expression, i) => {
     const at = `${field}.matchExpressions[${i}]`;
-    if (!isLabelKey(expression.key)) problems.push({ field: `${at}.key`, message: `"${expression.key}" is not a valid label key.` });
+    if (!isLabelKey(expression.key)) problems.push({ rule: 'policy-selector', field: `${at}.key`, message: `"${expression.key}" is not a valid label key.` });
     const values = expression.values ?? [];
     const needsValues = expression.operator === 'In' || expression.operator === 'NotIn';
     if (needsValues && values.length === 0)
-      problems.push({ field: `${at}.values`, message: `operator ${expression.operator} needs at least one value, e.g. values: ["team-a"].` });
+      problems.push({ rule: 'policy-selector', field: `${at}.values`, message: `operator ${expression.operator} needs at least one value, e.g. values: ["team-a"].` });
     if (!needsValues && values.length > 0)
-      problems.push({ field: `${at}.values`, message: `operator ${expression.operator} takes no values; remove them.` });
+      problems.push({ rule: 'policy-selector', field: `${at}.values`, message: `operator ${expression.operator} takes no values; remove them.` });
     values.forEach((value, j) => {
-      if (!LABEL_VALUE.test(value)) problems.push({ field: `${at}.values[${j}]`, message: `"${value}" is not a valid label value.` });
+      if (!LABEL_VALUE.test(value)) problems.push({ rule: 'policy-selector', field: `${at}.values[${j}]`, message: `"${value}" is not a valid label value.` });
     });
   });
   return problems;

@@ -70,6 +70,7 @@ export function validateService(service: Service, settings: TransportSettings): 
   if (port !== undefined && ports.length > 0 && !ports.some((p) => p.port === port || p.name === port)) {
     const available = ports.map((p) => (p.name ? `${p.name} (${p.port})` : String(p.port))).join(', ');
     denials.push({
+      rule: 'service-port',
       field: annotationField(Annotations.port),
       message:
         `"${port}" matches no port of this Service (it has: ${available}), so the prober cannot find the MCP endpoint. ` +
@@ -82,6 +83,7 @@ export function validateService(service: Service, settings: TransportSettings): 
   const notApplicable = affinityNotApplicable(spec);
   if (notApplicable) {
     warnings.push({
+      rule: 'service-affinity-not-applicable',
       field: 'spec.sessionAffinity',
       message: `${notApplicable}, so mcp-admission cannot pin SSE clients to their pod here; make sure the client or gateway does.`,
     });
@@ -91,6 +93,7 @@ export function validateService(service: Service, settings: TransportSettings): 
   const timeoutSeconds = affinityTimeout(spec, workload);
   if (spec.sessionAffinity !== 'ClientIP') {
     denials.push({
+      rule: 'service-session-affinity',
       field: 'spec.sessionAffinity',
       message:
         `${JSON.stringify(spec.sessionAffinity ?? 'None')} spreads a client's POSTs over all pods, but an SSE session ` +
@@ -102,6 +105,7 @@ export function validateService(service: Service, settings: TransportSettings): 
     const current = spec.sessionAffinityConfig?.clientIP?.timeoutSeconds;
     if (workload.annotations.values.sessionAffinityTimeoutSeconds !== undefined && current !== timeoutSeconds) {
       denials.push({
+        rule: 'service-affinity-timeout',
         field: 'spec.sessionAffinityConfig.clientIP.timeoutSeconds',
         message:
           `${current ?? '(unset)'} differs from the ${timeoutSeconds}s asked for by ${Annotations.sessionAffinityTimeoutSeconds}. Fix: ` +
@@ -111,6 +115,7 @@ export function validateService(service: Service, settings: TransportSettings): 
     const type = spec.type ?? 'ClusterIP';
     if (type === 'LoadBalancer' && (spec.externalTrafficPolicy ?? 'Cluster') === 'Cluster') {
       warnings.push({
+        rule: 'service-external-traffic-policy',
         field: 'spec.externalTrafficPolicy',
         message:
           'Cluster on a LoadBalancer rewrites the client\'s source address to a node\'s, so ClientIP affinity pins by node, ' +

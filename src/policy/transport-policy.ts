@@ -68,16 +68,16 @@ function fieldPath(path: readonly PropertyKey[]): string {
  */
 export function validateTransportPolicy(object: unknown): { policy?: TransportPolicy; problems: Finding[] } {
   const envelope = PolicyObjectShape.safeParse(object);
-  if (!envelope.success) return { problems: envelope.error.issues.map((i) => ({ field: fieldPath(i.path), message: i.message })) };
+  if (!envelope.success) return { problems: envelope.error.issues.map((i) => ({ rule: 'policy-schema', field: fieldPath(i.path), message: i.message })) };
   const parsed = TransportPolicySpecShape.safeParse(envelope.data.spec ?? {});
   if (!parsed.success) {
-    return { problems: parsed.error.issues.map((i) => ({ field: fieldPath(['spec', ...i.path]), message: i.message })) };
+    return { problems: parsed.error.issues.map((i) => ({ rule: 'policy-schema', field: fieldPath(['spec', ...i.path]), message: i.message })) };
   }
   const spec = parsed.data;
   const problems: Finding[] = [];
   if (spec.namespaceSelector) problems.push(...labelSelectorProblems(spec.namespaceSelector, 'spec.namespaceSelector'));
   (spec.exemptNamespaces ?? []).forEach((ns, i) => {
-    if (!DNS_LABEL.test(ns)) problems.push({ field: `spec.exemptNamespaces[${i}]`, message: `"${ns}" is not a namespace name (a DNS label).` });
+    if (!DNS_LABEL.test(ns)) problems.push({ rule: 'policy-exempt-namespace', field: `spec.exemptNamespaces[${i}]`, message: `"${ns}" is not a namespace name (a DNS label).` });
   });
 
   const defaults = spec.defaults ?? {};
@@ -86,12 +86,14 @@ export function validateTransportPolicy(object: unknown): { policy?: TransportPo
   const max = bounds.maxTerminationGracePeriodSeconds;
   if (min !== undefined && max !== undefined && min > max) {
     problems.push({
+      rule: 'policy-bounds',
       field: 'spec.bounds.minTerminationGracePeriodSeconds',
       message: `${min} is above maxTerminationGracePeriodSeconds (${max}), so no grace period would be allowed. Fix: lower min or raise max, e.g. min 30, max 3600.`,
     });
   }
   if (defaults.maxSurge !== undefined && isZero(defaults.maxSurge)) {
     problems.push({
+      rule: 'policy-max-surge-zero',
       field: 'spec.defaults.maxSurge',
       message: `${JSON.stringify(defaults.maxSurge)} leaves no room to roll: SSE servers roll with maxUnavailable: 0, so a new pod must start before an old one stops. Fix: maxSurge: "25%" (or 1).`,
     });
@@ -99,6 +101,7 @@ export function validateTransportPolicy(object: unknown): { policy?: TransportPo
   const grace = defaults.terminationGracePeriodSeconds;
   if (grace !== undefined && ((min !== undefined && grace < min) || (max !== undefined && grace > max))) {
     problems.push({
+      rule: 'policy-default-out-of-bounds',
       field: 'spec.defaults.terminationGracePeriodSeconds',
       message: `${grace} is outside this policy's own bounds (${min ?? '-'} to ${max ?? '-'}). Fix: choose a default within the bounds.`,
     });
@@ -106,6 +109,7 @@ export function validateTransportPolicy(object: unknown): { policy?: TransportPo
   const sleep = defaults.preStopSleepSeconds;
   if (sleep !== undefined && sleep > 0 && grace !== undefined && sleep >= grace) {
     problems.push({
+      rule: 'policy-prestop-sleep',
       field: 'spec.defaults.preStopSleepSeconds',
       message: `${sleep}s uses the whole grace period (${grace}s), leaving no time for streams to drain. Fix: keep the sleep well below terminationGracePeriodSeconds, e.g. 5.`,
     });
@@ -136,6 +140,7 @@ function settleCrossedBounds(
     : ['maxTerminationGracePeriodSeconds', max, `${from.minFrom}'s minTerminationGracePeriodSeconds`, min];
   return [
     {
+      rule: 'policy-conflicting-bounds',
       field: `spec.bounds.${field}`,
       message:
         `MCPTransportPolicy ${from.name} sets ${field} ${value}, across ${other} ${otherValue}: together they allow no grace ` +
@@ -188,6 +193,7 @@ export function resolveSettings(
   );
   if (settings.preStopSleepSeconds > 0 && settings.preStopSleepSeconds >= settings.terminationGracePeriodSeconds) {
     settings.conflicts.push({
+      rule: 'policy-conflicting-prestop-sleep',
       field: 'spec.defaults.preStopSleepSeconds',
       message:
         `${sleepFrom} asks for a ${settings.preStopSleepSeconds}s preStop sleep, which does not fit in the ` +

@@ -13,7 +13,7 @@ import { mutateRequest, validateRequest, type AdmissionDeps, type Outcome } from
 import { completeReview, errored } from '../admission/response.ts';
 import { findResource } from '../admission/resources.ts';
 import { decodeAdmissionReview } from '../admission/admission-review.ts';
-import type { AdmissionMetrics } from './metrics.ts';
+import { countFindings, type AdmissionMetrics } from './metrics.ts';
 
 /**
  * Largest AdmissionReview accepted. The API server caps objects at 3 MiB
@@ -81,7 +81,7 @@ function handleAdmissionReview(req: Request, res: Response, webhook: 'mutate' | 
   const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
 
   if (!decoded.ok) {
-    deps.metrics.requests.observe({ webhook, operation: 'unknown', kind: 'unknown', decision: 'invalid' }, seconds());
+    deps.metrics.requests.observe({ webhook, operation: 'unknown', kind: 'unknown', decision: 'invalid', dry_run: 'false' }, seconds());
     deps.logger.warn({ webhook, uid: decoded.uid, code: decoded.code, reason: decoded.message }, 'rejected malformed AdmissionReview');
     const status = decoded.uid ? 200 : decoded.code;
     res.status(status).json(errorReview(decoded.apiVersion, decoded.uid ?? '', decoded.code, decoded.message));
@@ -110,7 +110,10 @@ function handleAdmissionReview(req: Request, res: Response, webhook: 'mutate' | 
   const decision = outcome.result.status?.code === 500 ? 'errored' : outcome.decision;
   // Label with known kinds only: a client's made-up kind must not grow the series.
   const kind = findResource(request.kind)?.kind ?? 'other';
-  deps.metrics.requests.observe({ webhook, operation: request.operation, kind, decision }, duration);
+  deps.metrics.requests.observe({ webhook, operation: request.operation, kind, decision, dry_run: String(context.dryRun) }, duration);
+  // A dry run (kubectl diff, apply --dry-run=server) stores nothing: counting
+  // its findings would inflate what a warn-mode rollout appears to cost.
+  if (outcome.findings && outcome.mode && !context.dryRun) countFindings(deps.metrics, outcome.findings, outcome.mode);
   deps.logger.info(
     {
       ...context,

@@ -1,15 +1,40 @@
 /**
  * Prometheus metrics, in a registry of their own (no global default
  * registry, so tests and several apps in one process never collide).
+ *
+ * Product metrics are `mcp_admission_*`; the process and Node.js metrics
+ * keep their standard names (`process_cpu_seconds_total`,
+ * `nodejs_heap_size_used_bytes`), so the dashboards and alerts teams already
+ * run for Node.js services work unchanged (DESIGN.md "Status and metrics").
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Severity } from '../admission/admission.ts';
+import type { RuleId } from '../policy/finding.ts';
+import type { Mode } from '../policy/transport-settings.ts';
+import { VERSION } from '../version.ts';
+
+/**
+ * Request duration buckets, in seconds. Fine below 10 ms, where admission
+ * normally answers; then up to the webhook's `timeoutSeconds` (5, in
+ * deploy/admission) and the API server's maximum of 10, so "p99 near the
+ * timeout" can be computed from the histogram instead of falling in +Inf.
+ */
+export const REQUEST_DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 4, 5, 10];
+
+/** States a policy is counted in by `mcp_admission_policies{state}`. */
+export type PolicyState = 'accepted' | 'invalid' | 'conflicting';
+export const POLICY_STATES: readonly PolicyState[] = ['accepted', 'invalid', 'conflicting'];
 
 export interface AdmissionMetrics {
   registry: Registry;
-  /** Admission requests by webhook, operation, kind and decision. */
-  requests: Histogram<'webhook' | 'operation' | 'kind' | 'decision'>;
-  /** Policies in force, and whether the last sync with the API server worked. */
-  policies: Gauge;
+  /** Admission requests by webhook, operation, kind, decision and whether they were dry runs. */
+  requests: Histogram<'webhook' | 'operation' | 'kind' | 'decision' | 'dry_run'>;
+  /** Findings of the validating webhook, by rule, severity and the mode that weighed them. */
+  findings: Counter<'rule' | 'severity' | 'mode'>;
+  /** MCPTransportPolicy objects by state; use {@link setPolicyCounts}. */
+  policies: Gauge<'state'>;
+  /** Constant 1, labelled with the version. */
+  buildInfo: Gauge<'version'>;
   policySyncErrors: Counter;
   policyStale: Gauge;
   certificateReloads: Counter<'result'>;
@@ -17,18 +42,39 @@ export interface AdmissionMetrics {
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): AdmissionMetrics {
   const registry = new Registry();
-  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'mcp_admission_' });
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const buildInfo = new Gauge({
+    name: 'mcp_admission_build_info',
+    help: 'Always 1; the version label says which mcp-admission is running.',
+    labelNames: ['version'],
+    registers: [registry],
+  });
+  buildInfo.set({ version: VERSION }, 1);
+  const policies = new Gauge({
+    name: 'mcp_admission_policies',
+    help: 'MCPTransportPolicy objects by state: accepted (in force), invalid (ignored), conflicting (in force, bounds leave no valid value somewhere).',
+    labelNames: ['state'],
+    registers: [registry],
+  });
+  // Every state from the start, so an alert on invalid > 0 has a series to read.
+  for (const state of POLICY_STATES) policies.set({ state }, 0);
   return {
     registry,
     requests: new Histogram({
       name: 'mcp_admission_request_duration_seconds',
-      help: 'Time to decide one AdmissionReview, by webhook, operation, kind and decision.',
-      labelNames: ['webhook', 'operation', 'kind', 'decision'],
-      // Admission latency adds to every kubectl apply: resolution where it matters, under 10 ms.
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+      help: 'Time to decide one AdmissionReview, by webhook, operation, kind, decision and dry run.',
+      labelNames: ['webhook', 'operation', 'kind', 'decision', 'dry_run'],
+      buckets: REQUEST_DURATION_BUCKETS,
       registers: [registry],
     }),
-    policies: new Gauge({ name: 'mcp_admission_policies', help: 'MCPTransportPolicy objects in force.', registers: [registry] }),
+    findings: new Counter({
+      name: 'mcp_admission_findings_total',
+      help: 'Findings of the validating webhook by rule, severity (deny, would-deny in mode warn, warning) and mode; dry runs are not counted.',
+      labelNames: ['rule', 'severity', 'mode'],
+      registers: [registry],
+    }),
+    policies,
+    buildInfo,
     policySyncErrors: new Counter({
       name: 'mcp_admission_policy_sync_errors_total',
       help: 'Failed list/watch calls for MCPTransportPolicy objects and namespaces.',
@@ -46,4 +92,18 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Admis
       registers: [registry],
     }),
   };
+}
+
+/** Sets `mcp_admission_policies` for every state at once (absent states are 0). */
+export function setPolicyCounts(metrics: AdmissionMetrics, counts: Partial<Record<PolicyState, number>>): void {
+  for (const state of POLICY_STATES) metrics.policies.set({ state }, counts[state] ?? 0);
+}
+
+/** Counts one review's findings. */
+export function countFindings(
+  metrics: AdmissionMetrics,
+  findings: ReadonlyArray<{ rule: RuleId; severity: Severity }>,
+  mode: Mode | 'none',
+): void {
+  for (const { rule, severity } of findings) metrics.findings.inc({ rule, severity, mode });
 }

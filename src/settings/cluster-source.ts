@@ -27,8 +27,8 @@ import { restartOnWatchError } from '../kubernetes/informer.ts';
 export interface ClusterSettingsOptions {
   kubeConfig: KubeConfig;
   logger: Logger;
-  /** Called with the number of valid policies each time the set is rebuilt. */
-  onPolicies?: (count: number) => void;
+  /** Called with the number of accepted and invalid policies each time the set is rebuilt. */
+  onPolicies?: (counts: { accepted: number; invalid: number }) => void;
   /** Called on every failed list or watch. */
   onSyncError?: () => void;
   /** Called with true when the last good policies are served while the API server is away, false when a watch connects. */
@@ -112,18 +112,22 @@ export class ClusterSettingsSource implements SettingsSource {
   /** Rebuilds the policy set from the informer cache; invalid objects are left out and logged. */
   private refresh(): void {
     const policies: TransportPolicy[] = [];
+    let invalid = 0;
     for (const object of this.policyInformer.list()) {
       const { policy, problems } = validateTransportPolicy(object);
-      if (policy) policies.push(policy);
-      else
-        this.options.logger.warn(
-          { policy: object.metadata?.name, problems: problems.map(describeFinding) },
-          'ignoring invalid MCPTransportPolicy (created while the validating webhook was not in the path?)',
-        );
+      if (policy) {
+        policies.push(policy);
+        continue;
+      }
+      invalid += 1;
+      this.options.logger.warn(
+        { policy: object.metadata?.name, problems: problems.map(describeFinding) },
+        'ignoring invalid MCPTransportPolicy (created while the validating webhook was not in the path?)',
+      );
     }
     this.policies = policies;
     this.resolved.clear();
-    this.options.onPolicies?.(policies.length);
+    this.options.onPolicies?.({ accepted: policies.length, invalid });
   }
 
   private onWatchError(err: unknown): void {

@@ -97,7 +97,7 @@ describe('MCPTransportPolicy through kubectl', () => {
     await waitForGrace(30);
     const result = await env.apply(server('warned-app'));
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stderr, /Warning: mcp-admission: spec.strategy.rollingUpdate.maxUnavailable/);
+    assert.match(result.stderr, /Warning: mcp-admission: would deny: spec.strategy.rollingUpdate.maxUnavailable/);
     const stored = await getJson<Manifest>(env.kubectl, ['deployment', 'warned-app', '-n', NS]);
     assert.equal(stored.spec.template.spec.terminationGracePeriodSeconds, 30);
   });

@@ -163,7 +163,7 @@ describe('modes', () => {
     const verdict = validateRequest(r, deps('warn'));
     assert.equal(verdict.result.allowed, true);
     assert.equal(verdict.decision, 'warned');
-    assert.ok(verdict.result.warnings?.some((w) => w.startsWith('mcp-admission: spec.strategy.rollingUpdate.maxUnavailable:')));
+    assert.ok(verdict.result.warnings?.some((w) => w.startsWith('mcp-admission: would deny: spec.strategy.rollingUpdate.maxUnavailable:')));
     for (const w of verdict.result.warnings ?? []) assert.ok(w.length <= 256, `warning within the API server's 256 characters: ${w}`);
   });
 

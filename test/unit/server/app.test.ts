@@ -153,7 +153,7 @@ describe('bad input gets a well-formed 4xx answer', () => {
       allowed: false,
       status: { code: 500, message: 'mcp-admission failed to decide: boom' },
     });
-    assert.match(await metrics.registry.metrics(), /mcp_admission_request_duration_seconds_count\{webhook="mutate",operation="CREATE",kind="Deployment",decision="errored"\} 1/);
+    assert.match(await metrics.registry.metrics(), /mcp_admission_request_duration_seconds_count\{webhook="mutate",operation="CREATE",kind="Deployment",decision="errored",dry_run="false"\} 1/);
   });
 });
 
