@@ -13,13 +13,14 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
 /** What `test/tools/build.sh` knows how to build. */
-export type Tool = 'mcp-peer' | 'helm' | 'promtool' | 'traefik' | 'gateway-api';
+export type Tool = 'mcp-peer' | 'helm' | 'promtool' | 'traefik' | 'gateway-api' | 'cert-manager';
 
 const buildScript = join(import.meta.dirname, '..', 'tools', 'build.sh');
 const built = new Map<Tool, string>();
 
 /**
- * The tool's binary (for `gateway-api`, the standard-channel CRD YAML), built
+ * The tool's binary (for `gateway-api`, the standard-channel CRD YAML; for
+ * `cert-manager`, its CRDs), built
  * first if the cache lacks it. Throws with the build script's message (what to
  * install when Go is missing): a test needing a tool fails, never skips.
  */

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Builds the tools tests use from Go modules, each into a cache outside the
 # repository keyed by its version, and prints one path per tool asked for, in
-# order (the binary, or for gateway-api the CRD file):
+# order (the binary, or for gateway-api and cert-manager the CRD file):
 #
-#   test/tools/build.sh [mcp-peer|helm|promtool|traefik|gateway-api ...]   (default: all)
+#   test/tools/build.sh [mcp-peer|helm|promtool|traefik|gateway-api|cert-manager ...]   (default: all)
 #
 # Versions: versions.env (and mcp-peer/go.mod for the Go MCP peer). A warm cache
 # costs one stat per tool; a cold build takes a lock per tool, so a second caller
@@ -19,7 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tools.sh
 . "$here/tools.sh"
 
-all_tools=(mcp-peer helm promtool traefik gateway-api)
+all_tools=(mcp-peer helm promtool traefik gateway-api cert-manager)
 [ $# -gt 0 ] || set -- "${all_tools[@]}"
 cache_root=${MCP_ADMISSION_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mcp-admission}
 
@@ -37,6 +37,11 @@ where() {
       tool_coordinates "$1"
       dir="$cache_root/gateway-api-$tool_version"
       file="$dir/standard-install.yaml"
+      ;;
+    cert-manager)
+      tool_coordinates "$1"
+      dir="$cache_root/cert-manager-$tool_version"
+      file="$dir/crds.yaml"
       ;;
     *)
       tool_coordinates "$1"
@@ -95,6 +100,16 @@ build() { # tool
         cat "${crds[@]}" > "$dir/$channel-install.yaml.tmp"
         mv "$dir/$channel-install.yaml.tmp" "$dir/$channel-install.yaml"
       done
+      ;;
+    cert-manager)
+      pinned "$tool"
+      # The release's CRDs, as its manifests ship them, concatenated.
+      local module_dir
+      module_dir=$(cd "$here/cert-manager" && go mod download -json "$tool_module" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+      local crds=("$module_dir/deploy/crds"/*.yaml)
+      [ -f "${crds[0]}" ] || { echo "test/tools/build.sh: no CRDs in $module_dir/deploy/crds" >&2; exit 1; }
+      cat "${crds[@]}" > "$file.tmp"
+      mv "$file.tmp" "$file"
       ;;
   esac
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates <tool>/go.mod and go.sum for a tool that build.sh builds from its
 # upstream Go module, at the version pinned in versions.env:
-#   test/tools/generate-go-mod.sh helm|promtool|traefik|gateway-api
+#   test/tools/generate-go-mod.sh helm|promtool|traefik|gateway-api|cert-manager
 # The tool is a `tool` dependency of a module of our own, so go.sum pins every
 # module it is built from. Replace and exclude directives only apply in the main
 # module, which is why `go install module@version` fails for upstreams that have
@@ -14,7 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tools.sh
 . "$here/tools.sh"
 
-tool=${1:?usage: generate-go-mod.sh helm|promtool|traefik|gateway-api}
+tool=${1:?usage: generate-go-mod.sh helm|promtool|traefik|gateway-api|cert-manager}
 tool_coordinates "$tool"
 dir="$here/$tool"
 mkdir -p "$dir"

@@ -32,8 +32,13 @@ tool_coordinates() { # tool
       tool_module_version=$GATEWAY_API_VERSION
       tool_version=$GATEWAY_API_VERSION
       ;;
+    cert-manager)
+      tool_module=github.com/cert-manager/cert-manager
+      tool_module_version=$CERT_MANAGER_VERSION
+      tool_version=$CERT_MANAGER_VERSION
+      ;;
     *)
-      echo "unknown tool '$1': known are mcp-peer, helm, promtool, traefik, gateway-api" >&2
+      echo "unknown tool '$1': known are mcp-peer, helm, promtool, traefik, gateway-api, cert-manager" >&2
       return 2
       ;;
   esac
