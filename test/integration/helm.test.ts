@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { toolPath } from '../support/tools.ts';
 
-const pinned = /^HELM_VERSION=(\S+)$/m.exec(readFileSync(join(import.meta.dirname, 'versions.env'), 'utf8'))?.[1];
+const pinned = /^HELM_VERSION=(\S+)$/m.exec(readFileSync(join(import.meta.dirname, '..', 'tools', 'versions.env'), 'utf8'))?.[1];
 const work = mkdtempSync(join(tmpdir(), 'mcp-admission-helm-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 

@@ -10,7 +10,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { startGoPeer, type GoPeer, type GoPeerOptions, type GoSdk, type GoTransport } from '../support/go-peer.ts';
+import { startGoPeer, type GoPeer, type GoPeerOptions, type GoSdk, type GoTransport } from '../support/peers/go-peer.ts';
 
 const peers: GoPeer[] = [];
 after(async () => {

@@ -7,7 +7,7 @@
  * `echo` (answers `text`) and `whoami` (answers its replica name).
  */
 import { spawn } from 'node:child_process';
-import { toolPath } from './tools.ts';
+import { toolPath } from '../tools.ts';
 
 export type GoSdk = 'official' | 'mcp-go';
 export type GoTransport = 'sse' | 'streamable-http';
