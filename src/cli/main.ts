@@ -3,7 +3,10 @@
  * `mcp-admission` command line: dispatches to one module per command. Each
  * command module exports `run(args)` and resolves to the process exit code.
  */
+import { VERSION } from '../version.ts';
+
 const USAGE = `usage: mcp-admission <command> [flags]
+       mcp-admission --version
 
 commands:
   serve    run the admission webhook over HTTPS
@@ -21,6 +24,10 @@ const commands: Record<string, () => Promise<Command>> = {
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === 'version') {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
   if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
     process.stdout.write(USAGE);
     return name === undefined ? 2 : 0;
