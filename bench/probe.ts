@@ -20,6 +20,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { mapConcurrent } from '../src/prober/concurrency.ts';
 import { detectTransport } from '../src/prober/detect.ts';
+import { percentile } from './lib/stats.ts';
 
 const ENDPOINTS = 1_000;
 const HOSTILE = process.argv.includes('--hostile');
@@ -125,10 +126,6 @@ function streamableHttp(req: IncomingMessage, res: ServerResponse, index: number
 function heapAfterGc(): number {
   (globalThis as { gc?: () => void }).gc?.();
   return process.memoryUsage().heapUsed;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
 }
 
 async function bench(): Promise<void> {

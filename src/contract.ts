@@ -27,6 +27,16 @@ export const Annotations = {
   applied: `${ANNOTATION_PREFIX}applied`,
 } as const;
 
+/**
+ * Port names that mark the MCP port when no `port` annotation says, in order
+ * of preference: the webhook finds the MCP container by them, the prober the
+ * Service port to probe.
+ */
+export const MCP_PORT_NAMES: readonly string[] = ['mcp', 'http'];
+
+/** Endpoint paths the prober tries, in order, when no `path` annotation is set. */
+export const DEFAULT_PROBE_PATHS: readonly string[] = ['/mcp', '/sse'];
+
 /** The annotations the prober writes, and the only fields it ever changes. */
 export const PROBER_ANNOTATIONS: readonly string[] = [Annotations.detectedProtocol, Annotations.transportStatus];
 

@@ -17,6 +17,7 @@
 import { mustSucceed, type E2E } from '../../test/support/harness.ts';
 import { installWebhookConfigurations } from '../../test/support/harness/webhook.ts';
 import { Annotations } from '../../src/contract.ts';
+import { DEFAULT_MAX_UNAVAILABLE, DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS } from '../../src/kubernetes/api-server.ts';
 import { CEL_APPLIED_ANNOTATION, CEL_POLICY_NAME, SKIP_CEL_MUTATION_ANNOTATION, celAdmissionPolicies } from './cel-policies.ts';
 import { parseMetrics, total, type ApiClient } from './kube-api.ts';
 import { mcpDeploymentObject } from './workloads.ts';
@@ -34,7 +35,7 @@ export function checkStored(configuration: AdmissionConfiguration, object: Json)
   const byWebhook = Annotations.applied in annotations;
   const byCel = CEL_APPLIED_ANNOTATION in annotations;
   const safe = object.spec?.strategy?.type === 'RollingUpdate' && rolling.maxUnavailable === 0 && rolling.maxSurge === '25%' && grace === 120;
-  const untouched = rolling.maxUnavailable === '25%' && grace === 30;
+  const untouched = rolling.maxUnavailable === DEFAULT_MAX_UNAVAILABLE && grace === DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS;
   const seen = `strategy ${JSON.stringify(object.spec?.strategy)}, grace ${grace}, mutated by${byWebhook ? ' mcp-admission' : ''}${byCel ? ' cel' : ''}${byWebhook || byCel ? '' : ' nothing'}`;
   switch (configuration) {
     case 'none':

@@ -15,7 +15,7 @@
  * It is the floor for doing this job in the API server: no policy objects,
  * no per-namespace settings, no annotation parsing, no explanations.
  */
-import { MCP_COMPONENT_LABEL, MCP_COMPONENT_VALUE } from '../../src/contract.ts';
+import { Annotations, MCP_COMPONENT_LABEL, MCP_COMPONENT_VALUE, SYSTEM_NAMESPACES } from '../../src/contract.ts';
 
 type Json = Record<string, any>;
 
@@ -37,13 +37,13 @@ const matchConstraints = {
   resourceRules: [{ apiGroups: ['apps'], apiVersions: ['v1'], resources: ['deployments'], operations: ['CREATE', 'UPDATE'] }],
   objectSelector: { matchLabels: { [MCP_COMPONENT_LABEL]: MCP_COMPONENT_VALUE } },
   namespaceSelector: {
-    matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'kube-public', 'kube-node-lease', 'mcp-admission'] }],
+    matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [...SYSTEM_NAMESPACES, 'mcp-admission'] }],
   },
 };
 
 // An explicit protocol wins, else the prober's; anything not streamable-http is treated as SSE (undetectedProtocol: sse).
-const protocol = `object.metadata.?annotations[?'mcp-admission.dev/protocol'].orValue('auto')`;
-const detected = `object.metadata.?annotations[?'mcp-admission.dev/detected-protocol'].orValue('')`;
+const protocol = `object.metadata.?annotations[?'${Annotations.protocol}'].orValue('auto')`;
+const detected = `object.metadata.?annotations[?'${Annotations.detectedProtocol}'].orValue('')`;
 const matchConditions = [
   { name: 'not-being-deleted', expression: '!has(object.metadata.deletionTimestamp)' },
   { name: 'sse', expression: `!(${protocol} == 'streamable-http' || (${protocol} == 'auto' && ${detected} == 'streamable-http'))` },

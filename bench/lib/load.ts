@@ -12,6 +12,7 @@
 import { Agent, request } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { requestMix, type RequestKind } from './reviews.ts';
+import { percentile } from './stats.ts';
 
 export interface LoadOptions {
   port: number;
@@ -55,11 +56,6 @@ export function processCpuSeconds(pid: number, clockTicks: number): number {
 export function statusMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) / 1024 : NaN;
-}
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
 
 function post(agent: Agent, port: number, kind: RequestKind, index: number): Promise<string | undefined> {

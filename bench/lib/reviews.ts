@@ -10,6 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { MCP_COMPONENT_LABEL, MCP_COMPONENT_VALUE } from '../../src/contract.ts';
 import { mutateDeployment } from '../../src/policy/deployment.ts';
 import type { Deployment } from '../../src/policy/objects.ts';
 import { BUILT_IN_SETTINGS } from '../../src/policy/transport-settings.ts';
@@ -37,7 +38,7 @@ export function paddedDeploymentReview(): Review {
   const deployment = review.request.object;
   const labels = {
     app: 'weather',
-    'app.kubernetes.io/component': 'mcp-server',
+    [MCP_COMPONENT_LABEL]: MCP_COMPONENT_VALUE,
     'app.kubernetes.io/name': 'weather-mcp',
     'app.kubernetes.io/instance': 'weather-prod',
     'app.kubernetes.io/version': '1.4.2',
@@ -65,7 +66,7 @@ export function paddedDeploymentReview(): Review {
   const applied = {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name: 'weather', namespace: 'tools', labels: { app: 'weather', 'app.kubernetes.io/component': 'mcp-server', 'app.kubernetes.io/version': '1.4.2' } },
+    metadata: { name: 'weather', namespace: 'tools', labels: { app: 'weather', [MCP_COMPONENT_LABEL]: MCP_COMPONENT_VALUE, 'app.kubernetes.io/version': '1.4.2' } },
     spec: {
       replicas: 2,
       selector: { matchLabels: { app: 'weather' } },

@@ -22,6 +22,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import fastJsonPatch, { type Operation } from 'fast-json-patch';
 import { parse } from 'yaml';
+import { POLICY_GROUP, POLICY_KIND, POLICY_VERSION } from '../../src/contract.ts';
 import { createWebhookServer, type WebhookServer } from '../../test/support/harness/webhook.ts';
 import { REPO_ROOT } from '../../test/support/harness.ts';
 import { histogramMean, parseMetrics, plainMetrics } from './kube-api.ts';
@@ -85,8 +86,8 @@ export function transportPolicies(count: number): Json[] {
       }, // matches "tools", most specific
     ];
     policies.push({
-      apiVersion: 'mcp-admission.dev/v1alpha1',
-      kind: 'MCPTransportPolicy',
+      apiVersion: `${POLICY_GROUP}/${POLICY_VERSION}`,
+      kind: POLICY_KIND,
       metadata: { name: `team-${String(i).padStart(4, '0')}` },
       spec: {
         mode: 'mutate',

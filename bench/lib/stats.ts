@@ -1,6 +1,6 @@
 /**
  * Percentiles and Markdown tables for the benchmarks that report latency
- * distributions from plain arrays (`apiserver.ts`, `scaling.ts`).
+ * distributions from plain arrays (every benchmark).
  */
 
 /** The p-th percentile (nearest rank) of ascending `sorted`; NaN when empty. */

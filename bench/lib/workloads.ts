@@ -3,12 +3,10 @@
  * built from the ~3 KB Deployment of `reviews.ts` (the one the direct
  * benchmark sends), so every benchmark measures the same object.
  */
+import { Annotations } from '../../src/contract.ts';
 import { paddedDeploymentReview } from './reviews.ts';
 
 type Json = Record<string, any>;
-
-/** The protocol annotation the benchmarks set: an explicit SSE server, the case mcp-admission changes. */
-export const PROTOCOL_ANNOTATION = 'mcp-admission.dev/protocol';
 
 /**
  * The padded SSE Deployment as a client would POST it: `name` in `namespace`,
@@ -21,7 +19,7 @@ export function mcpDeploymentObject(name: string, namespace: string): Json {
   const deployment = structuredClone(paddedDeploymentReview().request.object);
   deployment.metadata.name = name;
   deployment.metadata.namespace = namespace;
-  deployment.metadata.annotations[PROTOCOL_ANNOTATION] = 'sse';
+  deployment.metadata.annotations[Annotations.protocol] = 'sse';
   return deployment;
 }
 
@@ -33,7 +31,7 @@ export function mcpDeploymentObject(name: string, namespace: string): Json {
 export function deploymentReviewWithContainers(containers: number): Json {
   const review = paddedDeploymentReview() as Json;
   const deployment = review.request.object;
-  deployment.metadata.annotations[PROTOCOL_ANNOTATION] = 'sse';
+  deployment.metadata.annotations[Annotations.protocol] = 'sse';
   const spec = deployment.spec.template.spec;
   const server = spec.containers[0];
   spec.containers = [server];

@@ -6,6 +6,7 @@
  */
 import fastJsonPatch from 'fast-json-patch';
 import { MCP_COMPONENT_LABEL, MCP_COMPONENT_VALUE, SYSTEM_NAMESPACES } from '../contract.ts';
+import { DEFAULT_NAMESPACE } from '../kubernetes/api-server.ts';
 import { describeFinding, type Finding, type RuleId } from '../policy/finding.ts';
 import type { Mode, TransportSettings } from '../policy/transport-settings.ts';
 import { onlyProberAnnotationsChanged } from './prober-update.ts';
@@ -97,7 +98,7 @@ function scope(request: AdmissionRequest, deps: AdmissionDeps): Scoped {
     return { judged: true, resource, judge, object: raw, settings: deps.settings.settingsFor(''), target: `${resource.kind} "${name}"` };
   }
 
-  const namespace = request.namespace || metadata.namespace || 'default';
+  const namespace = request.namespace || metadata.namespace || DEFAULT_NAMESPACE;
   // The webhook configurations exclude these with selectors; this is the
   // second line, for a configuration edited by hand.
   if ((SYSTEM_NAMESPACES as readonly string[]).includes(namespace) || namespace === deps.ownNamespace) return skip();

@@ -4,8 +4,9 @@
  * reported, each with its field path and the value that would be accepted.
  */
 import { Annotations, DECLARED_PROTOCOLS, type DeclaredProtocol } from '../contract.ts';
+import { MAX_SESSION_AFFINITY_TIMEOUT_SECONDS } from '../kubernetes/api-server.ts';
 import { annotationField, type Finding, type RuleId } from './finding.ts';
-import { MAX_SESSION_AFFINITY_TIMEOUT_SECONDS, type TransportSettings } from './transport-settings.ts';
+import type { TransportSettings } from './transport-settings.ts';
 
 /** Annotation values that parsed and are within bounds; absent where unset or invalid. */
 export interface WorkloadAnnotations {

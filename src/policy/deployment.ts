@@ -8,17 +8,18 @@
  * user's explicit choice: they are refused with the fix, never overridden.
  */
 import { Annotations } from '../contract.ts';
+import {
+  DEFAULT_MAX_SURGE,
+  DEFAULT_MAX_UNAVAILABLE,
+  DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS,
+  isZeroIntOrPercent as isZero,
+} from '../kubernetes/api-server.ts';
 import type { Finding, Verdict } from './finding.ts';
 import { policyNames } from './annotations.ts';
 import { findMcpContainer, type McpContainer } from './mcp-container.ts';
 import type { Deployment } from './objects.ts';
 import type { TransportSettings } from './transport-settings.ts';
-import { copyJson, describeWorkload, isZero, kubectlMergePatch, type Mutation, type Workload } from './workload.ts';
-
-/** Kubernetes defaults for fields the rules read (pkg/apis/apps/v1/defaults.go, core/v1). */
-const DEFAULT_MAX_SURGE = '25%';
-const DEFAULT_MAX_UNAVAILABLE = '25%';
-const DEFAULT_GRACE_PERIOD_SECONDS = 30;
+import { copyJson, describeWorkload, kubectlMergePatch, type Mutation, type Workload } from './workload.ts';
 
 /**
  * The SSE settings one Deployment must end up with, computed once: the
@@ -58,7 +59,7 @@ export function desiredDeployment(deployment: Deployment, workload: Workload): D
       : currentSurge;
   const podSpec = deployment.spec.template.spec;
   const required = workload.annotations.values.terminationGracePeriodSeconds ?? settings.terminationGracePeriodSeconds;
-  const grace = Math.max(podSpec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_PERIOD_SECONDS, required);
+  const grace = Math.max(podSpec.terminationGracePeriodSeconds ?? DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS, required);
   const desired: DesiredDeployment = {
     maxSurge,
     strategyMutable: strategy.type !== 'Recreate' && !isZero(currentSurge),
@@ -116,7 +117,7 @@ export function mutateDeployment(deployment: Deployment, settings: TransportSett
   }
 
   const podSpec = spec.template.spec;
-  const currentGrace = podSpec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_PERIOD_SECONDS;
+  const currentGrace = podSpec.terminationGracePeriodSeconds ?? DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS;
   if (currentGrace !== desired.terminationGracePeriodSeconds) {
     podSpec.terminationGracePeriodSeconds = desired.terminationGracePeriodSeconds;
     changes.push(`terminationGracePeriodSeconds ${currentGrace} -> ${desired.terminationGracePeriodSeconds}`);
@@ -170,7 +171,7 @@ export function validateDeployment(deployment: Deployment, settings: TransportSe
   if (workload.protocol.protocol === 'sse') {
     const desired = desiredDeployment(deployment, workload);
     denials.push(...strategyDenials(deployment, workload, desired));
-    const currentGrace = podSpec.terminationGracePeriodSeconds ?? DEFAULT_GRACE_PERIOD_SECONDS;
+    const currentGrace = podSpec.terminationGracePeriodSeconds ?? DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS;
     const grace = desired.terminationGracePeriodSeconds;
     if (currentGrace < desired.requiredGracePeriodSeconds) {
       denials.push({

@@ -4,6 +4,7 @@
  * container with a port named `mcp` or `http`, else the first container with
  * a port, else the first container.
  */
+import { MCP_PORT_NAMES } from '../contract.ts';
 import type { Container } from './objects.ts';
 
 export interface McpContainer {
@@ -11,14 +12,12 @@ export interface McpContainer {
   container: Container;
 }
 
-const PREFERRED_PORT_NAMES = ['mcp', 'http'];
-
 export function findMcpContainer(containers: readonly Container[], port?: number | string): McpContainer | undefined {
   const byPort = (match: (p: { containerPort: number; name?: string | undefined }) => boolean) =>
     containers.findIndex((c) => (c.ports ?? []).some(match));
   const candidates = [
     port === undefined ? -1 : byPort((p) => (typeof port === 'number' ? p.containerPort === port : p.name === port)),
-    ...PREFERRED_PORT_NAMES.map((name) => byPort((p) => p.name === name)),
+    ...MCP_PORT_NAMES.map((name) => byPort((p) => p.name === name)),
     byPort(() => true),
     containers.length > 0 ? 0 : -1,
   ];

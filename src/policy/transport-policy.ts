@@ -9,10 +9,10 @@
  */
 import { z } from 'zod';
 import { POLICY_GROUP, POLICY_KIND, POLICY_VERSION } from '../contract.ts';
+import { isZeroIntOrPercent, MAX_SESSION_AFFINITY_TIMEOUT_SECONDS } from '../kubernetes/api-server.ts';
 import type { Finding } from './finding.ts';
 import { LabelSelectorShape, labelSelectorMatches, labelSelectorProblems, selectorSpecificity } from './label-selector.ts';
-import { BUILT_IN_SETTINGS, MAX_SESSION_AFFINITY_TIMEOUT_SECONDS, MODES, type TransportSettings } from './transport-settings.ts';
-import { isZero } from './workload.ts';
+import { BUILT_IN_SETTINGS, MODES, type TransportSettings } from './transport-settings.ts';
 
 /** Seconds a grace period or sleep may be at most: one day. */
 const MAX_SECONDS = 86400;
@@ -91,7 +91,7 @@ export function validateTransportPolicy(object: unknown): { policy?: TransportPo
       message: `${min} is above maxTerminationGracePeriodSeconds (${max}), so no grace period would be allowed. Fix: lower min or raise max, e.g. min 30, max 3600.`,
     });
   }
-  if (defaults.maxSurge !== undefined && isZero(defaults.maxSurge)) {
+  if (defaults.maxSurge !== undefined && isZeroIntOrPercent(defaults.maxSurge)) {
     problems.push({
       rule: 'policy-max-surge-zero',
       field: 'spec.defaults.maxSurge',

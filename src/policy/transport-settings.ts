@@ -55,6 +55,3 @@ export const BUILT_IN_SETTINGS: Readonly<TransportSettings> = Object.freeze({
   sources: [],
   conflicts: [],
 });
-
-/** Upper bound of `sessionAffinityConfig.clientIP.timeoutSeconds` (Kubernetes API validation). */
-export const MAX_SESSION_AFFINITY_TIMEOUT_SECONDS = 86400;

@@ -42,12 +42,6 @@ export function kubectlMergePatch(workload: Workload, patch: unknown): string {
   return `kubectl patch ${workload.kubectlTarget} --type=merge -p '${JSON.stringify(patch)}'`;
 }
 
-/** True for an int-or-string that means zero: `0`, `"0"`, `"0%"`. */
-export function isZero(value: number | string | null | undefined): boolean {
-  if (value === undefined || value === null) return false;
-  return typeof value === 'number' ? value === 0 : /^0+%?$/.test(value.trim());
-}
-
 /**
  * Deep copy of an object that came from JSON (every admission object does).
  * A JSON round trip is about twice as fast as structuredClone on these

@@ -4,6 +4,7 @@
  * beside the Service or Deployment.
  */
 import type { CoreV1Event } from '@kubernetes/client-node';
+import { DEFAULT_NAMESPACE } from '../kubernetes/api-server.ts';
 import type { StatusPlan } from './transport-status.ts';
 import type { ProbedObject } from './transport-status.ts';
 
@@ -57,12 +58,12 @@ export function transitionEvent(
   const metadata = target.object.metadata ?? {};
   const apiVersion = target.kind === 'Service' ? 'v1' : 'apps/v1';
   return {
-    metadata: { generateName: `${metadata.name ?? 'mcp'}.`, namespace: metadata.namespace ?? 'default' },
+    metadata: { generateName: `${metadata.name ?? 'mcp'}.`, namespace: metadata.namespace ?? DEFAULT_NAMESPACE },
     involvedObject: {
       apiVersion,
       kind: target.kind,
       name: metadata.name ?? '',
-      namespace: metadata.namespace ?? 'default',
+      namespace: metadata.namespace ?? DEFAULT_NAMESPACE,
       ...(metadata.uid ? { uid: metadata.uid } : {}),
       ...(metadata.resourceVersion ? { resourceVersion: metadata.resourceVersion } : {}),
     },

@@ -4,13 +4,7 @@
  * "Annotations").
  */
 import type { V1Service, V1ServicePort } from '@kubernetes/client-node';
-import { Annotations } from '../contract.ts';
-
-/** Paths tried, in order, when no `path` annotation is set (DESIGN.md). */
-export const DEFAULT_PROBE_PATHS = ['/mcp', '/sse'] as const;
-
-/** Port names that mark the MCP port when no `port` annotation is set. */
-const MCP_PORT_NAMES = ['mcp', 'http'] as const;
+import { Annotations, DEFAULT_PROBE_PATHS, MCP_PORT_NAMES } from '../contract.ts';
 
 /** The longest `path` annotation probed: the path is written back in `endpoint`. */
 export const MAX_PATH_LENGTH = 1024;

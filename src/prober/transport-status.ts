@@ -6,6 +6,7 @@
  */
 import type { V1Deployment, V1Service } from '@kubernetes/client-node';
 import { Annotations, DETECTED_PROTOCOLS, type DetectedProtocol, type TransportStatus } from '../contract.ts';
+import { DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS, isZeroIntOrPercent } from '../kubernetes/api-server.ts';
 
 /** An object the prober annotates. */
 export type ProbedObject = { kind: 'Service'; object: V1Service } | { kind: 'Deployment'; object: V1Deployment };
@@ -87,11 +88,10 @@ export function sseSettingsVisible(target: ProbedObject): boolean {
   const strategy = spec?.strategy;
   if (strategy?.type !== 'RollingUpdate') return false;
   const maxUnavailable = strategy.rollingUpdate?.maxUnavailable;
-  if (!(maxUnavailable === 0 || maxUnavailable === '0' || maxUnavailable === '0%')) return false;
+  if (!isZeroIntOrPercent(maxUnavailable)) return false;
   const requested = Number(target.object.metadata?.annotations?.[Annotations.terminationGracePeriodSeconds]);
   const wanted = Number.isInteger(requested) && requested > 0 ? Math.max(requested, MIN_SSE_GRACE_PERIOD_SECONDS) : MIN_SSE_GRACE_PERIOD_SECONDS;
-  // The API server defaults an unset grace period to 30 s.
-  const grace = spec?.template?.spec?.terminationGracePeriodSeconds ?? 30;
+  const grace = spec?.template?.spec?.terminationGracePeriodSeconds ?? DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS;
   return grace >= wanted;
 }
 

@@ -1,12 +1,16 @@
 /**
  * An in-memory {@link ClusterApi} for prober tests: resourceVersion checks
- * (409 on a stale write), injectable failures, recorded Events, and a
- * stand-in for the mutating webhook that applies the SSE settings on the
- * UPDATE that records `detected-protocol: sse` (DESIGN.md, "The prober").
+ * (409 on a stale write), injectable failures, recorded Events, and the
+ * real mutating webhook code run on every write, as the API server would
+ * call it (DESIGN.md, "The prober": the settings follow the UPDATE that
+ * records `detected-protocol: sse`).
  */
 import type { CoreV1Event, V1Deployment, V1EndpointSlice, V1ObjectMeta, V1Service } from '@kubernetes/client-node';
+import fastJsonPatch from 'fast-json-patch';
+import { mutateRequest } from '../../src/admission/admission.ts';
 import { Annotations, MCP_COMPONENT_LABEL, MCP_COMPONENT_VALUE } from '../../src/contract.ts';
 import type { AnnotationPatch, ClusterApi } from '../../src/prober/cluster-api.ts';
+import { staticSettings } from '../../src/settings/static-source.ts';
 
 export class ApiError extends Error {
   code: number;
@@ -84,7 +88,7 @@ export class FakeCluster implements ClusterApi {
   patches: Array<{ kind: string; key: Key; patch: AnnotationPatch }> = [];
   /** Errors thrown by the next calls of a given operation (`patchService ns/name`, `listDeployments ns`...). */
   failures = new Map<string, unknown[]>();
-  /** Simulate the mutating webhook on Deployment writes. */
+  /** Run the mutating webhook on writes. */
   webhook = true;
   #version = 100;
 
@@ -161,7 +165,7 @@ export class FakeCluster implements ClusterApi {
     this.patches.push({ kind, key, patch: structuredClone(patch) });
     object.metadata!.annotations = { ...object.metadata!.annotations, ...patch.annotations };
     object.metadata!.resourceVersion = String(++this.#version);
-    if (this.webhook && object.metadata!.annotations[Annotations.detectedProtocol] === 'sse') applySseSettings(object);
+    if (this.webhook) runMutatingWebhook(object);
     return structuredClone(object);
   }
 
@@ -213,21 +217,19 @@ export class FakeCluster implements ClusterApi {
   }
 }
 
-/** What the mutating webhook does to an SSE server (DESIGN.md, mode mutate). */
-function applySseSettings(object: V1Service | V1Deployment): void {
-  if (object.kind === 'Service') {
-    const svc = object as V1Service;
-    if (svc.spec!.sessionAffinity !== 'ClientIP') {
-      svc.spec!.sessionAffinity = 'ClientIP';
-      svc.metadata!.annotations![Annotations.applied] = 'sessionAffinity: ClientIP';
-    }
-    return;
-  }
-  const dep = object as V1Deployment;
-  const spec = dep.spec!;
-  if (spec.strategy?.rollingUpdate?.maxUnavailable === 0 && (spec.template.spec!.terminationGracePeriodSeconds ?? 30) >= 120) return;
-  spec.strategy = { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: '25%' } };
-  spec.template.spec!.terminationGracePeriodSeconds = 120;
-  dep.metadata!.generation = (dep.metadata!.generation ?? 1) + 1;
-  dep.metadata!.annotations![Annotations.applied] = 'strategy RollingUpdate maxUnavailable 0; grace 120s';
+/**
+ * The mutating webhook on a write, as the API server calls it: the real
+ * admission code with built-in settings, its patch applied to the object,
+ * and `generation` bumped when the spec changed, as the API server does.
+ */
+function runMutatingWebhook(object: V1Service | V1Deployment): void {
+  const kind = object.kind === 'Service' ? { group: '', version: 'v1', kind: 'Service' } : { group: 'apps', version: 'v1', kind: 'Deployment' };
+  const { result } = mutateRequest(
+    { uid: 'fake-cluster', kind, namespace: object.metadata!.namespace!, name: object.metadata!.name!, operation: 'UPDATE', object },
+    { settings: staticSettings(), ownNamespace: 'mcp-admission' },
+  );
+  if (!result.patch) return;
+  const spec = JSON.stringify(object.spec);
+  fastJsonPatch.applyPatch(object, result.patch, true, true);
+  if (JSON.stringify(object.spec) !== spec) object.metadata!.generation = (object.metadata!.generation ?? 1) + 1;
 }
