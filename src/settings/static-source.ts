@@ -4,20 +4,14 @@
  * one Kubernetes sets on every namespace, `kubernetes.io/metadata.name`.
  */
 import type { SettingsSource } from '../admission/admission.ts';
-import type { TransportSettings } from '../policy/transport-settings.ts';
 import { resolveSettings, type TransportPolicy } from '../policy/transport-policy.ts';
+import { ResolvedSettings } from './resolved-settings.ts';
 
 export function staticSettings(policies: readonly TransportPolicy[] = []): SettingsSource {
-  // The policies never change, so each namespace is resolved once.
-  const resolved = new Map<string, TransportSettings>();
-  return {
-    settingsFor(namespace) {
-      let settings = resolved.get(namespace);
-      if (!settings) {
-        settings = resolveSettings(policies, namespace, { 'kubernetes.io/metadata.name': namespace });
-        resolved.set(namespace, settings);
-      }
-      return settings;
-    },
-  };
+  // The policies never change, but which namespaces exist is unknown here:
+  // recent namespaces are kept in the shared bounded cache.
+  const resolved = new ResolvedSettings({
+    resolve: (namespace) => resolveSettings(policies, namespace, { 'kubernetes.io/metadata.name': namespace }),
+  });
+  return { settingsFor: (namespace) => resolved.get(namespace) };
 }
