@@ -56,10 +56,12 @@ async function settingsSource(config: ServeConfig, logger: Logger, metrics: Admi
     onSyncError: () => metrics.policySyncErrors.inc(),
     onStale: (stale) => metrics.policyStale.set(stale ? 1 : 0),
   });
-  // Not awaited: the server answers /healthz at once, and /readyz once policies have synced.
+  // Not awaited: the server answers /healthz at once, and /readyz once
+  // policies and namespaces have been listed (failed lists are retried and
+  // logged by the source).
   cluster.start().then(
     () => logger.info('policies synced from the cluster'),
-    (err: unknown) => logger.error({ err }, 'first policy sync failed; retrying'),
+    (err: unknown) => logger.info({ err: (err as Error).message }, 'policy source stopped before its first sync'),
   );
   return cluster;
 }

@@ -13,6 +13,7 @@ import { mutateRequest, validateRequest, type AdmissionDeps, type Outcome } from
 import { completeReview, errored } from '../admission/response.ts';
 import { findResource } from '../admission/resources.ts';
 import { decodeAdmissionReview } from '../admission/admission-review.ts';
+import { SettingsUnavailableError } from '../settings/settings-unavailable.ts';
 import { countFindings, type AdmissionMetrics } from './metrics.ts';
 
 /**
@@ -103,11 +104,19 @@ function handleAdmissionReview(req: Request, res: Response, webhook: 'mutate' | 
   try {
     outcome = decide(request, deps.admission);
   } catch (err) {
-    deps.logger.error({ ...context, err }, 'admission failed unexpectedly');
-    outcome = { result: errored(500, `mcp-admission failed to decide: ${(err as Error).message}`), decision: 'invalid' };
+    if (err instanceof SettingsUnavailableError) {
+      // Not ready: no endpoint routes the API server here, but a direct
+      // caller, or an API server with a stale endpoint, gets a refusal to
+      // decide rather than a decision under the wrong policy.
+      deps.logger.warn({ ...context, reason: err.message }, 'review refused: policies not loaded');
+      outcome = { result: errored(503, `mcp-admission cannot decide yet: ${err.message}`), decision: 'invalid' };
+    } else {
+      deps.logger.error({ ...context, err }, 'admission failed unexpectedly');
+      outcome = { result: errored(500, `mcp-admission failed to decide: ${(err as Error).message}`), decision: 'invalid' };
+    }
   }
   const duration = seconds();
-  const decision = outcome.result.status?.code === 500 ? 'errored' : outcome.decision;
+  const decision = (outcome.result.status?.code ?? 0) >= 500 ? 'errored' : outcome.decision;
   // Label with known kinds only: a client's made-up kind must not grow the series.
   const kind = findResource(request.kind)?.kind ?? 'other';
   deps.metrics.requests.observe({ webhook, operation: request.operation, kind, decision, dry_run: String(context.dryRun) }, duration);

@@ -1,9 +1,11 @@
 /**
  * Settings from the cluster's MCPTransportPolicy objects, kept current by two
  * informers (policies, and namespaces for their labels). A change applies to
- * the next review without restart. Until both have listed once the source is
- * not ready; when the API server cannot be reached, the last good set stays
- * in force and the `mcp_admission_policy_stale` gauge says so.
+ * the next review without restart. Until both have listed successfully once
+ * the source is not ready and answers no review (an unreachable API server,
+ * or RBAC refusing the list, must not leave built-in defaults in force);
+ * once they have, and the API server goes away, the last good set stays in
+ * force and the `mcp_admission_policy_stale` gauge says so.
  */
 import {
   CoreV1Api,
@@ -23,6 +25,8 @@ import { describeFinding } from '../policy/finding.ts';
 import type { TransportSettings } from '../policy/transport-settings.ts';
 import { resolveSettings, validateTransportPolicy, type TransportPolicy } from '../policy/transport-policy.ts';
 import { restartOnWatchError } from '../kubernetes/informer.ts';
+import { ResolvedSettings } from './resolved-settings.ts';
+import { SettingsUnavailableError } from './settings-unavailable.ts';
 
 export interface ClusterSettingsOptions {
   kubeConfig: KubeConfig;
@@ -37,36 +41,60 @@ export interface ClusterSettingsOptions {
   restartDelayMs?: number;
 }
 
+type Listed = 'policies' | 'namespaces';
 type Watched<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
 
 export class ClusterSettingsSource implements SettingsSource {
   private policies: TransportPolicy[] = [];
-  private readonly resolved = new Map<string, TransportSettings>();
+  private readonly resolved: ResolvedSettings;
   private readonly policyInformer: Watched<KubernetesObject>;
   private readonly namespaceInformer: Watched<V1Namespace>;
+  /** Which informers have had a list succeed; ready when both have. */
+  private readonly listed: Record<Listed, boolean> = { policies: false, namespaces: false };
   private synced = false;
+  private readonly firstSync: Promise<void>;
+  private settleFirstSync!: (err?: Error) => void;
   private stopped = false;
   private readonly options: ClusterSettingsOptions;
 
   constructor(options: ClusterSettingsOptions) {
     this.options = options;
+    this.firstSync = new Promise<void>((resolve, reject) => {
+      this.settleFirstSync = (err) => (err ? reject(err) : resolve());
+    });
+    // Nobody may be waiting when stop() rejects it.
+    this.firstSync.catch(() => undefined);
     const custom = options.kubeConfig.makeApiClient(CustomObjectsApi);
     const core = options.kubeConfig.makeApiClient(CoreV1Api);
     this.policyInformer = makeInformer<KubernetesObject>(
       options.kubeConfig,
       `/apis/${POLICY_GROUP}/${POLICY_VERSION}/${POLICY_PLURAL}`,
-      async () => {
+      this.listing('policies', async () => {
         try {
           return (await custom.listClusterCustomObject({ group: POLICY_GROUP, version: POLICY_VERSION, plural: POLICY_PLURAL })) as KubernetesListObject<KubernetesObject>;
         } catch (err) {
           // No CRD installed means no policies: built-in defaults serve, and
-          // the watch retries until the CRD appears.
+          // the watch retries until the CRD appears. That is an answer from
+          // the API server, so it counts as a successful list.
           if ((err as { code?: number }).code === 404) return { apiVersion: 'v1', kind: 'List', metadata: {}, items: [] };
           throw err;
         }
-      },
+      }),
     );
-    this.namespaceInformer = makeInformer<V1Namespace>(options.kubeConfig, '/api/v1/namespaces', () => core.listNamespace());
+    this.namespaceInformer = makeInformer<V1Namespace>(
+      options.kubeConfig,
+      '/api/v1/namespaces',
+      this.listing('namespaces', () => core.listNamespace()),
+    );
+    // Only namespaces the informer has seen are cached for good: a review
+    // can name any namespace, and made-up ones must not grow the cache.
+    this.resolved = new ResolvedSettings({
+      resolve: (namespace) => {
+        const labels = this.namespaceInformer.get(namespace)?.metadata?.labels ?? {};
+        return resolveSettings(this.policies, namespace, { 'kubernetes.io/metadata.name': namespace, ...labels });
+      },
+      exists: (namespace) => this.namespaceInformer.get(namespace) !== undefined,
+    });
     // A policy change rebuilds the policy set; a namespace change (labels)
     // only invalidates the settings resolved for namespaces.
     for (const verb of ['add', 'update', 'delete'] as const) {
@@ -83,15 +111,23 @@ export class ClusterSettingsSource implements SettingsSource {
     }
   }
 
-  /** Lists policies and namespaces once, then watches; resolves when both have synced. */
+  /**
+   * Lists policies and namespaces, then watches; resolves once both lists
+   * have succeeded, retrying failed ones meanwhile. Rejects if stopped first.
+   *
+   * An informer's own start() is no sign of a sync: client-node's
+   * `ListWatch.doneHandler` catches a failed list, calls the error callbacks
+   * and returns, so start() resolves with nothing listed
+   * (@kubernetes/client-node 2.0.1, dist/cache.js).
+   */
   async start(): Promise<void> {
     await Promise.all([this.policyInformer.start(), this.namespaceInformer.start()]);
-    this.synced = true;
-    this.refresh();
+    await this.firstSync;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.settleFirstSync(new Error('stopped before policies and namespaces were listed'));
     await Promise.all([this.policyInformer.stop(), this.namespaceInformer.stop()]);
   }
 
@@ -100,13 +136,32 @@ export class ClusterSettingsSource implements SettingsSource {
   }
 
   settingsFor(namespace: string): TransportSettings {
-    let settings = this.resolved.get(namespace);
-    if (!settings) {
-      const labels = this.namespaceInformer.get(namespace)?.metadata?.labels ?? {};
-      settings = resolveSettings(this.policies, namespace, { 'kubernetes.io/metadata.name': namespace, ...labels });
-      this.resolved.set(namespace, settings);
-    }
-    return settings;
+    if (!this.synced) throw new SettingsUnavailableError('policies are not loaded from the API server yet');
+    return this.resolved.get(namespace);
+  }
+
+  /**
+   * Wraps an informer's list call to record its first success. The informer
+   * fills its cache from the list after the call returns, in the same turn
+   * of the event loop (`ListWatch.doneHandler`: await the list, then
+   * addOrUpdateItems synchronously), so the mark waits for the next turn.
+   */
+  private listing<T>(which: Listed, list: () => Promise<T>): () => Promise<T> {
+    return async () => {
+      const result = await list();
+      setImmediate(() => this.markListed(which));
+      return result;
+    };
+  }
+
+  private markListed(which: Listed): void {
+    if (this.stopped || this.listed[which]) return;
+    this.listed[which] = true;
+    if (this.synced || !this.listed.policies || !this.listed.namespaces) return;
+    this.synced = true;
+    this.refresh();
+    this.options.onStale?.(false);
+    this.settleFirstSync();
   }
 
   /** Rebuilds the policy set from the informer cache; invalid objects are left out and logged. */
@@ -132,6 +187,11 @@ export class ClusterSettingsSource implements SettingsSource {
 
   private onWatchError(err: unknown): void {
     this.options.onSyncError?.();
+    if (!this.synced) {
+      // Nothing is served yet, so nothing is stale: readiness says so instead.
+      this.options.logger.warn({ err }, 'cannot list policies or namespaces yet; not ready until a list succeeds, retrying');
+      return;
+    }
     const code = (err as { code?: number; statusCode?: number }).code ?? (err as { statusCode?: number }).statusCode;
     if (code !== 404) {
       this.options.onStale?.(true);
