@@ -38,6 +38,7 @@ export interface AnnotationPatch {
 /** What the prober needs from the API server. */
 export interface ClusterApi {
   listServices(labelSelector: string): Promise<V1Service[]>;
+  /** The MCP-labelled Deployments of `namespace`. */
   listDeployments(namespace: string): Promise<V1Deployment[]>;
   readService(namespace: string, name: string): Promise<V1Service>;
   readDeployment(namespace: string, name: string): Promise<V1Deployment>;
@@ -116,7 +117,8 @@ export function kubeClusterApi(kubeConfig: KubeConfig): ClusterApi {
   const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
   return {
     listServices: async (labelSelector) => (await core.listServiceForAllNamespaces({ labelSelector })).items,
-    listDeployments: async (namespace) => (await apps.listNamespacedDeployment({ namespace })).items,
+    // Labelled ones only: the webhook acts on no other, and the prober reads no other pod template.
+    listDeployments: async (namespace) => (await apps.listNamespacedDeployment({ namespace, labelSelector: MCP_LABEL_SELECTOR })).items,
     readService: (namespace, name) => core.readNamespacedService({ namespace, name }),
     readDeployment: (namespace, name) => apps.readNamespacedDeployment({ namespace, name }),
     patchService: (namespace, name, patch) =>
