@@ -37,6 +37,8 @@ export interface ClusterSettingsOptions {
   onSyncError?: () => void;
   /** Called with true when the last good policies are served while the API server is away, false when a watch connects. */
   onStale?: (stale: boolean) => void;
+  /** Called after any policy or namespace change (and the first sync), e.g. to plan policy status. */
+  onChange?: () => void;
   /** Delay before a failed watch is restarted. */
   restartDelayMs?: number;
 }
@@ -98,8 +100,14 @@ export class ClusterSettingsSource implements SettingsSource {
     // A policy change rebuilds the policy set; a namespace change (labels)
     // only invalidates the settings resolved for namespaces.
     for (const verb of ['add', 'update', 'delete'] as const) {
-      this.policyInformer.on(verb, () => this.refresh());
-      this.namespaceInformer.on(verb, () => this.resolved.clear());
+      this.policyInformer.on(verb, () => {
+        this.refresh();
+        this.options.onChange?.();
+      });
+      this.namespaceInformer.on(verb, () => {
+        this.resolved.clear();
+        this.options.onChange?.();
+      });
     }
     for (const informer of [this.policyInformer, this.namespaceInformer] as Array<Watched<KubernetesObject>>) {
       informer.on('connect', () => this.options.onStale?.(false));
@@ -123,6 +131,14 @@ export class ClusterSettingsSource implements SettingsSource {
   async start(): Promise<void> {
     await Promise.all([this.policyInformer.start(), this.namespaceInformer.start()]);
     await this.firstSync;
+  }
+
+  /** The policy objects as stored (valid or not) and the namespaces with their labels, as last seen. */
+  snapshot(): { policies: readonly KubernetesObject[]; namespaces: Array<{ name: string; labels: Record<string, string> }> } {
+    return {
+      policies: this.policyInformer.list(),
+      namespaces: this.namespaceInformer.list().map((n) => ({ name: n.metadata?.name ?? '', labels: n.metadata?.labels ?? {} })),
+    };
   }
 
   async stop(): Promise<void> {
@@ -162,6 +178,7 @@ export class ClusterSettingsSource implements SettingsSource {
     this.refresh();
     this.options.onStale?.(false);
     this.settleFirstSync();
+    this.options.onChange?.();
   }
 
   /** Rebuilds the policy set from the informer cache; invalid objects are left out and logged. */

@@ -59,7 +59,7 @@ describe('MCPTransportPolicy through kubectl', () => {
     const tookMs = await waitForGrace(300);
     process.stderr.write(`e2e: policy change visible to admission after ${tookMs.toFixed(0)} ms\n`);
     const printed = await mustSucceed(env.kubectl, ['get', 'mcptransportpolicies']);
-    assert.match(printed.stdout, /^NAME\s+MODE\s+NAMESPACES\s+GRACE\s+AGE\n/);
+    assert.match(printed.stdout, /^NAME\s+MODE\s+ACCEPTED\s+NAMESPACES\s+GRACE\s+AGE\n/);
     assert.match(printed.stdout, /team-a\s+.*300/);
   });
 

@@ -52,6 +52,13 @@ describe('MCPTransportPolicy schema', () => {
   it('the CRD names match the contract', () => {
     assert.equal(crd.metadata.name, `${crd.spec.names.plural}.${crd.spec.group}`);
     assert.equal(crd.spec.scope, 'Cluster');
-    assert.deepEqual(version.additionalPrinterColumns.map((c: Schema) => c.name), ['Mode', 'Namespaces', 'Grace', 'Age']);
+    assert.deepEqual(version.additionalPrinterColumns.map((c: Schema) => c.name), ['Mode', 'Accepted', 'Conflicting', 'Namespaces', 'Grace', 'Age']);
+  });
+
+  it('has a status subresource whose schema holds what the status writer plans', () => {
+    assert.deepEqual(version.subresources, { status: {} });
+    const status = version.schema.openAPIV3Schema.properties.status;
+    assert.deepEqual(Object.keys(status.properties), ['observedGeneration', 'conditions']);
+    assert.deepEqual(status.properties.conditions.items.required, ['type', 'status', 'reason', 'message', 'lastTransitionTime']);
   });
 });

@@ -1,0 +1,152 @@
+/**
+ * Writes the status planned by {@link planPolicyStatus} to each
+ * MCPTransportPolicy's status subresource, and a Warning Event when a
+ * policy turns invalid. Only the replica holding the Lease writes (every
+ * replica plans, for its own metrics), so two replicas never race on the
+ * same status or double the Events.
+ *
+ * Writes follow changes (a policy or namespace added, changed, removed),
+ * debounced, and a periodic pass that also catches becoming the leader.
+ */
+import type { CoreV1Event } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { POLICY_GROUP, POLICY_KIND, POLICY_VERSION } from '../contract.ts';
+import { planPolicyStatus, type NamespaceInfo, type PolicyStatus, type PolicyStatusPlan, type StoredPolicy } from './policy-status.ts';
+
+/** The API calls the writer makes (RBAC: patch mcptransportpolicies/status, create events). */
+export interface PolicyStatusApi {
+  patchStatus(name: string, status: PolicyStatus): Promise<void>;
+  createEvent(event: CoreV1Event): Promise<void>;
+}
+
+export interface PolicyStatusWriterOptions {
+  api: PolicyStatusApi;
+  /** Policies and namespaces as last seen (the settings source's informer caches). */
+  snapshot: () => { policies: readonly StoredPolicy[]; namespaces: readonly NamespaceInfo[] };
+  /** True while this replica holds the Lease. */
+  isLeader: () => boolean;
+  ownNamespace: string;
+  logger: Logger;
+  /** This replica's name, for Events' reportingInstance. */
+  instance: string;
+  /** Called with every plan (every replica), e.g. for `mcp_admission_policies{state}`. */
+  onPlanned?: (plans: readonly PolicyStatusPlan[]) => void;
+  clock?: () => Date;
+  /** Wait after a change before planning, so a burst of changes is one pass. */
+  debounceMs?: number;
+  /** Period of the pass that runs without changes (and after gaining the Lease). */
+  resyncMs?: number;
+}
+
+/** `reportingComponent` of the webhook's Events. */
+export const WEBHOOK_COMPONENT = 'mcp-admission-webhook';
+
+export class PolicyStatusWriter {
+  private readonly options: PolicyStatusWriterOptions;
+  private debounce: NodeJS.Timeout | undefined;
+  private resync: NodeJS.Timeout | undefined;
+  private running: Promise<void> = Promise.resolve();
+  private again = false;
+  private busy = false;
+  private stopped = false;
+  /** Whether the last pass ran as leader: a replica that just gained the Lease writes everything once. */
+  private wasLeader = false;
+
+  constructor(options: PolicyStatusWriterOptions) {
+    this.options = options;
+  }
+
+  start(): void {
+    this.resync = setInterval(() => this.changed(), this.options.resyncMs ?? 5000);
+    this.resync.unref();
+    this.changed();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.debounce);
+    clearInterval(this.resync);
+    await this.running;
+  }
+
+  /** Call on every policy or namespace change. */
+  changed(): void {
+    if (this.stopped || this.debounce) return;
+    this.debounce = setTimeout(() => {
+      this.debounce = undefined;
+      this.schedule();
+    }, this.options.debounceMs ?? 100);
+    this.debounce.unref();
+  }
+
+  /** One pass now; resolves when written. Exposed for tests. */
+  async sync(): Promise<void> {
+    const { policies, namespaces } = this.options.snapshot();
+    const plans = planPolicyStatus(policies, namespaces, { now: (this.options.clock ?? (() => new Date()))(), ownNamespace: this.options.ownNamespace });
+    this.options.onPlanned?.(plans);
+    const leader = this.options.isLeader();
+    const justGained = leader && !this.wasLeader;
+    this.wasLeader = leader;
+    if (!leader) return;
+    const byName = new Map(policies.map((p) => [p.metadata?.name ?? '', p]));
+    for (const plan of plans) {
+      if (this.stopped) return;
+      if (!plan.changed && !justGained) continue;
+      try {
+        await this.options.api.patchStatus(plan.name, plan.status);
+        if (plan.invalidEvent) await this.options.api.createEvent(this.event(byName.get(plan.name), plan));
+        if (plan.changed) this.options.logger.info({ policy: plan.name, state: plan.state }, 'MCPTransportPolicy status written');
+      } catch (err) {
+        // 404: deleted meanwhile; the next pass sees the informer without it.
+        if ((err as { code?: number }).code !== 404) this.options.logger.warn({ policy: plan.name, err }, 'writing MCPTransportPolicy status failed; retrying on the next pass');
+      }
+    }
+  }
+
+  private schedule(): void {
+    if (this.busy) {
+      this.again = true;
+      return;
+    }
+    this.busy = true;
+    this.running = this.sync()
+      .catch((err: unknown) => this.options.logger.warn({ err }, 'planning MCPTransportPolicy status failed'))
+      .finally(() => {
+        this.busy = false;
+        if (this.again && !this.stopped) {
+          this.again = false;
+          this.schedule();
+        }
+      });
+  }
+
+  /** A v1 Event on the cluster-scoped policy; such Events live in `default`, as client-go's recorder puts them. */
+  private event(object: StoredPolicy | undefined, plan: PolicyStatusPlan): CoreV1Event {
+    const now = (this.options.clock ?? (() => new Date()))();
+    const metadata = object?.metadata ?? {};
+    return {
+      metadata: { generateName: `${plan.name}.`, namespace: 'default' },
+      involvedObject: {
+        apiVersion: `${POLICY_GROUP}/${POLICY_VERSION}`,
+        kind: POLICY_KIND,
+        name: plan.name,
+        ...(metadata.uid ? { uid: metadata.uid } : {}),
+        ...(metadata.resourceVersion ? { resourceVersion: metadata.resourceVersion } : {}),
+      },
+      reason: plan.invalidEvent?.reason ?? 'InvalidPolicy',
+      type: 'Warning',
+      // The API server caps Event messages at 1 KiB.
+      message: truncate(plan.invalidEvent?.message ?? '', 1024),
+      source: { component: WEBHOOK_COMPONENT },
+      reportingComponent: WEBHOOK_COMPONENT,
+      reportingInstance: this.options.instance,
+      firstTimestamp: now,
+      lastTimestamp: now,
+      count: 1,
+    };
+  }
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
