@@ -71,6 +71,9 @@ export interface TransportStatus {
   reason: string;
 }
 
+/** Namespace the webhook and the prober are installed in unless told otherwise (POD_NAMESPACE). */
+export const DEFAULT_INSTALL_NAMESPACE = 'mcp-admission';
+
 /** Namespaces the webhook never touches, whatever the policy says. */
 export const SYSTEM_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease'] as const;
 

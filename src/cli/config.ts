@@ -1,83 +1,74 @@
 /**
- * `serve` configuration: flags, each with an environment twin
- * (`--metrics-port` / `MCP_ADMISSION_METRICS_PORT`), checked by zod. A flag
- * wins over its twin.
+ * How every subcommand is configured: flags, each with its environment twins
+ * (`--metrics-port` / `MCP_ADMISSION_METRICS_PORT`), checked by one zod
+ * shape per command. A flag wins over its twins; the first twin set wins
+ * over the next. The usage text is written from the same table, so a flag
+ * and its twin are never documented apart.
  */
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
+import type { z } from 'zod';
 
-const port = z.coerce.number().int().min(0).max(65535);
+/** One flag of a command. */
+export interface Flag {
+  /** One line for the usage text. */
+  help: string;
+  /** Environment variables read when the flag is absent, in order. */
+  env?: readonly string[];
+  /** `boolean` flags take no value (their twins take "true" or "false"). Default `string`. */
+  type?: 'string' | 'boolean';
+  /** May be given more than once; parsed as a list. */
+  multiple?: boolean;
+  /** One-letter alias (`-f`). */
+  short?: string;
+}
 
-export const ServeConfigShape = z
-  .object({
-    host: z.string().default('0.0.0.0'),
-    port: port.default(8443),
-    metricsPort: port.default(9090),
-    tlsCert: z.string().optional(),
-    tlsKey: z.string().optional(),
-    policy: z.string().optional(),
-    kubeconfig: z.string().optional(),
-    /** Where policies come from: the cluster (informer), a file, or built-in defaults. */
-    policySource: z.enum(['auto', 'cluster', 'file', 'builtin']).default('auto'),
-    namespace: z.string().default('mcp-admission'),
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
-    logObjects: z.stringbool().default(false),
-    /** Seconds between readiness failing and the listener closing on SIGTERM, so endpoints drop us first. */
-    shutdownDelaySeconds: z.coerce.number().min(0).max(300).default(5),
-  })
-  .refine((c) => (c.tlsCert === undefined) === (c.tlsKey === undefined), {
-    message: '--tls-cert and --tls-key go together',
-    path: ['tlsCert'],
-  });
-export type ServeConfig = z.infer<typeof ServeConfigShape>;
+/** A command's flags by name (`metrics-port`); the config key is the camelCase name (`metricsPort`). */
+export type Flags = Readonly<Record<string, Flag>>;
 
-const FLAGS = {
-  host: 'MCP_ADMISSION_HOST',
-  port: 'MCP_ADMISSION_PORT',
-  'metrics-port': 'MCP_ADMISSION_METRICS_PORT',
-  'tls-cert': 'MCP_ADMISSION_TLS_CERT',
-  'tls-key': 'MCP_ADMISSION_TLS_KEY',
-  policy: 'MCP_ADMISSION_POLICY',
-  kubeconfig: 'MCP_ADMISSION_KUBECONFIG',
-  'policy-source': 'MCP_ADMISSION_POLICY_SOURCE',
-  namespace: 'POD_NAMESPACE',
-  'log-level': 'MCP_ADMISSION_LOG_LEVEL',
-  'log-objects': 'MCP_ADMISSION_LOG_OBJECTS',
-  'shutdown-delay-seconds': 'MCP_ADMISSION_SHUTDOWN_DELAY_SECONDS',
-} as const;
-
-export const SERVE_USAGE = `usage: mcp-admission serve [flags]
-
-${Object.entries(FLAGS)
-  .map(([flag, env]) => `  --${flag.padEnd(24)} (env ${env})`)
-  .join('\n')}
-`;
-
+/** Bad flags or environment: the message names each flag and what is wrong with it. */
 export class ConfigError extends Error {}
 
-export function parseServeConfig(args: string[], env: NodeJS.ProcessEnv): ServeConfig {
-  let values: Record<string, string | undefined>;
+const camel = (flag: string) => flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** Parses `args` and `env` against `flags`, then checks the result with `shape`. */
+export function parseConfig<S extends z.ZodType>(flags: Flags, shape: S, args: readonly string[], env: NodeJS.ProcessEnv): z.infer<S> {
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     values = parseArgs({
-      args,
-      options: Object.fromEntries(Object.keys(FLAGS).map((flag) => [flag, { type: 'string' as const }])),
+      args: [...args],
+      options: Object.fromEntries(
+        Object.entries(flags).map(([name, flag]) => [name, { type: flag.type ?? 'string', ...(flag.multiple && { multiple: true }), ...(flag.short && { short: flag.short }) }]),
+      ),
       strict: true,
-    }).values as Record<string, string | undefined>;
+      allowPositionals: false,
+    }).values as typeof values;
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
-  const raw: Record<string, string | undefined> = {};
-  for (const [flag, envName] of Object.entries(FLAGS)) {
-    const key = flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
-    raw[key] = values[flag] ?? (env[envName] || undefined);
+  const raw: Record<string, unknown> = {};
+  for (const [name, flag] of Object.entries(flags)) {
+    const given = values[name];
+    // Booleans go to the shape as the words their twins use, so one schema reads both.
+    const value = typeof given === 'boolean' ? String(given) : given;
+    raw[camel(name)] = value ?? flag.env?.map((variable) => env[variable]).find((v) => v !== undefined && v !== '');
   }
-  const parsed = ServeConfigShape.safeParse(raw);
+  const parsed = shape.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => {
-      const flag = String(i.path[0] ?? '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-      return `--${flag}: ${i.message}`;
-    });
-    throw new ConfigError(problems.join('\n'));
+    throw new ConfigError(
+      parsed.error.issues.map((i) => (i.path.length > 0 ? `--${kebab(String(i.path[0]))}: ${i.message}` : i.message)).join('\n'),
+    );
   }
   return parsed.data;
+}
+
+/** The flag lines of a usage text: each flag, what it does, its twins. */
+export function flagUsage(flags: Flags): string {
+  return Object.entries(flags)
+    .map(([name, flag]) => {
+      const twins = flag.env?.length ? ` (env ${flag.env.join(', ')})` : '';
+      const names = flag.short ? `-${flag.short}, --${name}` : `    --${name}`;
+      return `  ${names.padEnd(30)} ${flag.help}${twins}`;
+    })
+    .join('\n');
 }

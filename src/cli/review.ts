@@ -7,17 +7,36 @@
  * Exit codes: 0 every object allowed, 1 any denied, 2 bad input.
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import fastJsonPatch, { type Operation } from 'fast-json-patch';
 import { stringify } from 'yaml';
+import { z } from 'zod';
+import { DEFAULT_INSTALL_NAMESPACE } from '../contract.ts';
 import { mutateRequest, validateRequest, type AdmissionDeps } from '../admission/admission.ts';
 import { findResource } from '../admission/resources.ts';
 import type { AdmissionRequest } from '../admission/admission-review.ts';
 import { parseManifests } from '../manifests/parse.ts';
 import { loadPolicyFile } from '../settings/policy-file.ts';
 import { staticSettings } from '../settings/static-source.ts';
+import { flagUsage, parseConfig, type Flags } from './config.ts';
 
-const USAGE = 'usage: mcp-admission review -f FILE|- [--policy FILE] [-o yaml|json] [--webhook-namespace NS]\n';
+const REVIEW_FLAGS: Flags = {
+  filename: { help: 'manifests to review, YAML or JSON, - for stdin', short: 'f' },
+  policy: { help: 'MCPTransportPolicy objects to decide with (default: built-in defaults)' },
+  output: { help: 'yaml or json (default yaml)', short: 'o' },
+  'webhook-namespace': { help: `the webhook's own namespace, never judged (default ${DEFAULT_INSTALL_NAMESPACE})` },
+};
+
+const ReviewConfigShape = z.object({
+  filename: z.string({ error: 'give -f FILE, or -f - for stdin' }),
+  policy: z.string().optional(),
+  output: z.enum(['yaml', 'json']).default('yaml'),
+  webhookNamespace: z.string().default(DEFAULT_INSTALL_NAMESPACE),
+});
+
+const USAGE = `usage: mcp-admission review -f FILE|- [--policy FILE] [-o yaml|json] [--webhook-namespace NS]
+
+${flagUsage(REVIEW_FLAGS)}
+`;
 
 /** One entry of `review -o json` (DESIGN.md "Command line"). */
 export interface ReviewEntry {
@@ -81,24 +100,11 @@ export function reviewObjects(objects: readonly unknown[], deps: AdmissionDeps):
 export class ReviewInputError extends Error {}
 
 export async function run(args: string[]): Promise<number> {
-  let options;
+  let options: z.infer<typeof ReviewConfigShape>;
   try {
-    options = parseArgs({
-      args,
-      options: {
-        filename: { type: 'string', short: 'f' },
-        policy: { type: 'string' },
-        output: { type: 'string', short: 'o', default: 'yaml' },
-        'webhook-namespace': { type: 'string', default: 'mcp-admission' },
-      },
-      strict: true,
-    }).values;
+    options = parseConfig(REVIEW_FLAGS, ReviewConfigShape, args, process.env);
   } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  if (!options.filename || (options.output !== 'yaml' && options.output !== 'json')) {
-    process.stderr.write(USAGE);
+    process.stderr.write(`mcp-admission review: ${(err as Error).message}\n\n${USAGE}`);
     return 2;
   }
   try {
@@ -106,7 +112,7 @@ export async function run(args: string[]): Promise<number> {
     const policies = options.policy ? await loadPolicyFile(options.policy) : [];
     const entries = reviewObjects(parseManifests(text, options.filename), {
       settings: staticSettings(policies),
-      ownNamespace: options['webhook-namespace'],
+      ownNamespace: options.webhookNamespace,
     });
     process.stdout.write(options.output === 'json' ? `${JSON.stringify(entries, null, 2)}\n` : stringify(entries, { aliasDuplicateObjects: false }));
     return entries.every((e) => e.allowed) ? 0 : 1;
