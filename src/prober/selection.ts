@@ -14,7 +14,9 @@ export function selectsDeployment(service: V1Service, deployment: V1Deployment):
   // selects no Deployment (kubernetes Service docs, "Services without selectors").
   if (entries.length === 0) return false;
   const labels = deployment.spec?.template?.metadata?.labels ?? {};
-  return entries.every(([key, value]) => labels[key] === value);
+  // Own labels only: a key such as `constructor` or `__proto__` must never
+  // be looked up on Object.prototype.
+  return entries.every(([key, value]) => Object.hasOwn(labels, key) && labels[key] === value);
 }
 
 /** The Deployments among `deployments` that `service` selects. */

@@ -69,30 +69,80 @@ export function readTransportStatus(annotations: Record<string, string> | undefi
 }
 
 /**
+ * What the mutating webhook says it put in place, read from its `applied`
+ * annotation (DESIGN.md, "Annotations": what the webhook changed, in
+ * words). That annotation is the contract between the two: the prober
+ * knows nothing of policies, yet learns the grace period, preStop sleep and
+ * affinity timeout policy asked for. Wording the webhook writes
+ * (src/policy/deployment.ts, service.ts): `terminationGracePeriodSeconds
+ * N`, `preStop sleep Ns on container "NAME"`, `sessionAffinity ClientIP
+ * (timeout Ns)`. A part that does not read as such is left out, never
+ * guessed; test/unit/prober/sse-config-applied.test.ts pins the wording
+ * with the webhook's own mutation.
+ */
+export interface AppliedSettings {
+  terminationGracePeriodSeconds?: number;
+  preStopSleep?: { container: string; seconds: number };
+  sessionAffinityTimeoutSeconds?: number;
+}
+
+/** Reads the `applied` annotation; empty when absent or unreadable. */
+export function readAppliedSettings(annotations: Record<string, string> | undefined): AppliedSettings {
+  const applied = annotations?.[Annotations.applied];
+  if (typeof applied !== 'string' || !applied.startsWith('SSE settings:')) return {};
+  const settings: AppliedSettings = {};
+  const grace = /(?:^|[:;] )terminationGracePeriodSeconds (\d{1,6})(?:;|$)/.exec(applied);
+  if (grace) settings.terminationGracePeriodSeconds = Number(grace[1]);
+  const sleep = /(?:^|[:;] )preStop sleep (\d{1,6})s on container "([^"]{1,253})"(?:;|$)/.exec(applied);
+  if (sleep) settings.preStopSleep = { seconds: Number(sleep[1]), container: sleep[2]! };
+  const affinity = /(?:^|[:;] )sessionAffinity ClientIP \(timeout (\d{1,6})s\)(?:;|$)/.exec(applied);
+  if (affinity) settings.sessionAffinityTimeoutSeconds = Number(affinity[1]);
+  return settings;
+}
+
+/**
  * True once the webhook's SSE settings are visible on the object (DESIGN.md,
- * "What happens to an SSE server"). Checked on the settings themselves, not
- * on the `applied` annotation: an object that already had safe settings gets
- * no `applied` note, yet is safe.
- * - Deployment: `RollingUpdate` with `maxUnavailable: 0`, and a grace period
- *   of at least 30 s and at least the `termination-grace-period-seconds`
- *   annotation when it parses.
- * - Service: `sessionAffinity: ClientIP`, or affinity opted out with
- *   `session-affinity: "false"` (then the webhook has nothing to apply).
+ * "What happens to an SSE server"), and still what the webhook applied.
+ * An object that already had safe settings gets no `applied` note, yet is
+ * safe, so the settings themselves decide, held to what `applied` names:
+ * - Deployment: `RollingUpdate` with `maxUnavailable: 0`; a grace period of
+ *   at least 30 s, the `termination-grace-period-seconds` annotation when
+ *   it parses, and the grace period the webhook applied; the preStop hook
+ *   on the container the webhook put a sleep on.
+ * - Service: `sessionAffinity: ClientIP` with the timeout the webhook
+ *   applied, or affinity opted out with `session-affinity: "false"` (then
+ *   the webhook has nothing to apply).
  */
 export function sseSettingsVisible(target: ProbedObject): boolean {
+  const annotations = target.object.metadata?.annotations ?? {};
+  const applied = readAppliedSettings(annotations);
   if (target.kind === 'Service') {
-    const annotations = target.object.metadata?.annotations ?? {};
-    return target.object.spec?.sessionAffinity === 'ClientIP' || annotations[Annotations.sessionAffinity] === 'false';
+    if (annotations[Annotations.sessionAffinity] === 'false') return true;
+    const spec = target.object.spec;
+    if (spec?.sessionAffinity !== 'ClientIP') return false;
+    return (
+      applied.sessionAffinityTimeoutSeconds === undefined ||
+      spec.sessionAffinityConfig?.clientIP?.timeoutSeconds === applied.sessionAffinityTimeoutSeconds
+    );
   }
   const spec = target.object.spec;
   const strategy = spec?.strategy;
   if (strategy?.type !== 'RollingUpdate') return false;
   const maxUnavailable = strategy.rollingUpdate?.maxUnavailable;
   if (!isZeroIntOrPercent(maxUnavailable)) return false;
-  const requested = Number(target.object.metadata?.annotations?.[Annotations.terminationGracePeriodSeconds]);
-  const wanted = Number.isInteger(requested) && requested > 0 ? Math.max(requested, MIN_SSE_GRACE_PERIOD_SECONDS) : MIN_SSE_GRACE_PERIOD_SECONDS;
+  const requested = Number(annotations[Annotations.terminationGracePeriodSeconds]);
+  const wanted = Math.max(
+    MIN_SSE_GRACE_PERIOD_SECONDS,
+    Number.isInteger(requested) && requested > 0 ? requested : 0,
+    applied.terminationGracePeriodSeconds ?? 0,
+  );
   const grace = spec?.template?.spec?.terminationGracePeriodSeconds ?? DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS;
-  return grace >= wanted;
+  if (grace < wanted) return false;
+  if (applied.preStopSleep) {
+    const container = spec?.template?.spec?.containers?.find((c) => c.name === applied.preStopSleep?.container);
+    if (!container?.lifecycle?.preStop) return false;
+  }
+  return true;
 }
 
 /**

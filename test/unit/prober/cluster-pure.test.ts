@@ -47,6 +47,19 @@ describe('probeTargets', () => {
   });
 });
 
+describe('selectsDeployment with keys Object.prototype has', () => {
+  it('matches own labels only', () => {
+    for (const key of ['constructor', 'toString', 'hasOwnProperty', '__proto__', 'valueOf']) {
+      const svc = service('t', 's', { selector: JSON.parse(`{${JSON.stringify(key)}: "x"}`) });
+      const without = deployment('t', 'd', 'x');
+      assert.equal(selectsDeployment(svc, without), false, `${key} absent`);
+      const withIt = deployment('t', 'd', 'x');
+      withIt.spec!.template.metadata!.labels = JSON.parse(`{${JSON.stringify(key)}: "x"}`);
+      assert.equal(selectsDeployment(svc, withIt), true, `${key} present`);
+    }
+  });
+});
+
 describe('selectsDeployment', () => {
   const dep = (ns: string, labels: Record<string, string>): V1Deployment => {
     const d = deployment(ns, 'd', 'x');
