@@ -8,9 +8,10 @@
 import type { CoreV1Event, V1Deployment, V1EndpointSlice, V1ObjectMeta, V1Service } from '@kubernetes/client-node';
 import fastJsonPatch from 'fast-json-patch';
 import { mutateRequest } from '../../src/admission/admission.ts';
-import { Annotations, MCP_COMPONENT_LABEL, MCP_COMPONENT_VALUE } from '../../src/contract.ts';
+import { Annotations } from '../../src/contract.ts';
 import type { AnnotationPatch, ClusterApi } from '../../src/prober/cluster-api.ts';
 import { staticSettings } from '../../src/settings/static-source.ts';
+import { mcpDeployment, mcpService, type Manifest } from './objects.ts';
 
 export class ApiError extends Error {
   code: number;
@@ -20,26 +21,21 @@ export class ApiError extends Error {
   }
 }
 
+/** An MCP Service as the API server stores it (test/support/objects.ts), selecting pods labelled `app: NAME`. */
 export function service(namespace: string, name: string, extra: Partial<V1Service['spec']> = {}, annotations: Record<string, string> = {}): V1Service {
-  return {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { namespace, name, uid: `uid-${name}`, resourceVersion: '1', labels: { [MCP_COMPONENT_LABEL]: MCP_COMPONENT_VALUE }, annotations },
-    spec: { selector: { app: name }, ports: [{ name: 'http', port: 8080 }], ...extra },
-  };
+  const object = mcpService(name, { namespace, annotations, podLabels: { app: name } }, { ports: [{ name: 'http', port: 8080 }], ...extra });
+  return stored(object) as V1Service;
 }
 
+/** An MCP Deployment as the API server stores it (test/support/objects.ts), its pods labelled `app: APP`. */
 export function deployment(namespace: string, name: string, app: string, annotations: Record<string, string> = {}): V1Deployment {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { namespace, name, uid: `uid-${name}`, resourceVersion: '1', generation: 1, labels: { [MCP_COMPONENT_LABEL]: MCP_COMPONENT_VALUE }, annotations },
-    spec: {
-      selector: { matchLabels: { app } },
-      strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' } },
-      template: { metadata: { labels: { app } }, spec: { terminationGracePeriodSeconds: 30, containers: [{ name: 'mcp', image: 'x' }] } },
-    },
-  };
+  const object = stored(mcpDeployment(name, { namespace, annotations, podLabels: { app }, defaulted: true }));
+  return { ...object, metadata: { ...object.metadata, generation: 1 } } as V1Deployment;
+}
+
+/** The metadata the API server adds on create. */
+function stored(object: Manifest): Manifest {
+  return { ...object, metadata: { ...object.metadata, uid: `uid-${object.metadata.name}`, resourceVersion: '1' } };
 }
 
 type Key = string;

@@ -1,8 +1,11 @@
 /**
- * Manifests for the scenarios: MCP Deployments and Services as a user would
- * write them, built fresh per test so no test sees another's changes.
+ * The one factory for MCP Deployments and Services in tests: as a user would
+ * write them, or as the API server stores them (`defaulted`), built fresh
+ * per test so no test sees another's changes. The AdmissionReview fixtures
+ * in test/fixtures are the same objects as the API server sends them.
  */
-import { Annotations, MCP_COMPONENT_LABEL, MCP_COMPONENT_VALUE } from '../../src/contract.ts';
+import { ANNOTATION_PREFIX, Annotations, MCP_COMPONENT_LABEL, MCP_COMPONENT_VALUE } from '../../src/contract.ts';
+import { DEFAULT_MAX_SURGE, DEFAULT_MAX_UNAVAILABLE, DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS } from '../../src/kubernetes/api-server.ts';
 
 /** A manifest as plain JSON. */
 export type Manifest = Record<string, any>;
@@ -10,10 +13,14 @@ export type Manifest = Record<string, any>;
 /** Options for {@link mcpDeployment} and {@link mcpService}. */
 export interface McpObjectOptions {
   namespace: string;
-  /** Values of `mcp-admission.dev/*` annotations, by short key (`protocol`, ...). */
+  /** Values of `mcp-admission.dev/*` annotations, by short key (`protocol`, ...) or full name. */
   annotations?: Record<string, string>;
   /** Leave out the `app.kubernetes.io/component: mcp-server` label. */
   unlabelled?: boolean;
+  /** Labels of the pods: what the Deployment selects and the Service routes to. Default `app.kubernetes.io/name: NAME`. */
+  podLabels?: Record<string, string>;
+  /** As the API server stores a Deployment: strategy and grace period filled in with its defaults. */
+  defaulted?: boolean;
 }
 
 function metadata(name: string, options: McpObjectOptions): Manifest {
@@ -25,7 +32,7 @@ function metadata(name: string, options: McpObjectOptions): Manifest {
       ...(options.unlabelled ? {} : { [MCP_COMPONENT_LABEL]: MCP_COMPONENT_VALUE }),
     },
     annotations: Object.fromEntries(
-      Object.entries(options.annotations ?? {}).map(([key, value]) => [`mcp-admission.dev/${key}`, value]),
+      Object.entries(options.annotations ?? {}).map(([key, value]) => [key.includes('/') ? key : `${ANNOTATION_PREFIX}${key}`, value]),
     ),
   };
 }
@@ -37,17 +44,24 @@ function metadata(name: string, options: McpObjectOptions): Manifest {
  */
 export function mcpDeployment(name: string, options: McpObjectOptions, spec: Manifest = {}): Manifest {
   const { template, ...rest } = spec;
+  const podLabels = options.podLabels ?? { 'app.kubernetes.io/name': name };
+  const defaults = options.defaulted
+    ? { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: DEFAULT_MAX_SURGE, maxUnavailable: DEFAULT_MAX_UNAVAILABLE } } }
+    : {};
+  const podDefaults = options.defaulted ? { terminationGracePeriodSeconds: DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS } : {};
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: metadata(name, options),
     spec: {
       replicas: 2,
-      selector: { matchLabels: { 'app.kubernetes.io/name': name } },
+      selector: { matchLabels: podLabels },
+      ...defaults,
       ...rest,
       template: {
-        metadata: { labels: { 'app.kubernetes.io/name': name } },
+        metadata: { labels: podLabels },
         spec: {
+          ...podDefaults,
           containers: [
             {
               name: 'server',
@@ -70,7 +84,7 @@ export function mcpService(name: string, options: McpObjectOptions, spec: Manife
     kind: 'Service',
     metadata: metadata(name, options),
     spec: {
-      selector: { 'app.kubernetes.io/name': name },
+      selector: options.podLabels ?? { 'app.kubernetes.io/name': name },
       ports: [{ name: 'mcp', port: 80, targetPort: 'mcp' }],
       ...spec,
     },

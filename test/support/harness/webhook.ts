@@ -15,6 +15,7 @@ import { REPO_ROOT } from './controlplane.ts';
 import { mustSucceed, type Kubectl } from './kubectl.ts';
 import { freePorts } from './ports.ts';
 import { describeExit, startProcess, type ManagedProcess } from './processes.ts';
+import { mcpService } from '../objects.ts';
 
 const run = promisify(execFile);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -187,16 +188,7 @@ export function webhookNames(objects: Json[]): string[] {
 }
 
 /** A labelled SSE Service: the probe that tells whether the API server calls us yet. */
-const PROBE_SERVICE = {
-  apiVersion: 'v1',
-  kind: 'Service',
-  metadata: {
-    name: 'mcp-admission-e2e-probe',
-    namespace: 'default',
-    labels: { 'app.kubernetes.io/component': 'mcp-server' },
-  },
-  spec: { ports: [{ name: 'mcp', port: 80 }] },
-};
+const PROBE_SERVICE = mcpService('mcp-admission-e2e-probe', { namespace: 'default' });
 
 /**
  * Applies the local overlay and waits until the API server calls every
