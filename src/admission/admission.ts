@@ -8,6 +8,7 @@ import fastJsonPatch from 'fast-json-patch';
 import { MCP_COMPONENT_LABEL, MCP_COMPONENT_VALUE, SYSTEM_NAMESPACES } from '../contract.ts';
 import { DEFAULT_NAMESPACE } from '../kubernetes/api-server.ts';
 import { describeFinding, type Finding, type RuleId } from '../policy/finding.ts';
+import { NO_FACTS, type ClusterFacts } from '../policy/front-door.ts';
 import type { Mode, TransportSettings } from '../policy/transport-settings.ts';
 import { onlyProberAnnotationsChanged } from './prober-update.ts';
 import { describeResources, findResource, type Judgeable, type Resource } from './resources.ts';
@@ -23,6 +24,8 @@ export interface AdmissionDeps {
   settings: SettingsSource;
   /** The webhook's own namespace, never judged (DESIGN.md "Which objects"). */
   ownNamespace: string;
+  /** What is known of the rest of the cluster, for Ingress and HTTPRoute rules; none when absent. */
+  facts?: ClusterFacts;
 }
 
 /** What happened, for logs and metrics. */
@@ -114,7 +117,7 @@ export function mutateRequest(request: AdmissionRequest, deps: AdmissionDeps): O
   if (!scoped.judged) return scoped.outcome;
   const { judge, object, settings } = scoped;
   if (!judge.mutate || settings.mode !== 'mutate') return { result: allowed(), decision: 'allowed' };
-  const { object: mutated, changes } = judge.mutate(settings);
+  const { object: mutated, changes } = judge.mutate(settings, deps.facts ?? NO_FACTS);
   if (changes.length === 0) return { result: allowed(), decision: 'allowed' };
   // Diff against the raw object, never a parsed copy, so fields this version
   // does not know are not turned into `remove` operations.
@@ -132,7 +135,7 @@ export function validateRequest(request: AdmissionRequest, deps: AdmissionDeps):
   if (request.operation === 'UPDATE' && onlyProberAnnotationsChanged(request.object, request.oldObject)) {
     return { result: allowed(), decision: 'allowed' };
   }
-  const verdict = judge.validate(settings);
+  const verdict = judge.validate(settings, deps.facts ?? NO_FACTS);
   const warnings = verdict.warnings.map((w) => warningText(w));
   const mode = resource.workload ? settings.mode : 'none';
   const counted = (findings: readonly Finding[], severity: Severity): CountedFinding[] => findings.map(({ rule }) => ({ rule, severity }));

@@ -7,7 +7,10 @@ import { z } from 'zod';
 import { POLICY_GROUP, POLICY_KIND, POLICY_VERSION } from '../contract.ts';
 import { mutateDeployment, validateDeployment } from '../policy/deployment.ts';
 import type { Verdict } from '../policy/finding.ts';
-import { DeploymentShape, ServiceShape } from '../policy/objects.ts';
+import type { ClusterFacts } from '../policy/front-door.ts';
+import { mutateHTTPRoute, validateHTTPRoute } from '../policy/http-route.ts';
+import { mutateIngress, validateIngress } from '../policy/ingress.ts';
+import { DeploymentShape, HTTPRouteShape, IngressShape, ServiceShape } from '../policy/objects.ts';
 import { mutateService, validateService } from '../policy/service.ts';
 import type { TransportSettings } from '../policy/transport-settings.ts';
 import { validateTransportPolicy } from '../policy/transport-policy.ts';
@@ -20,18 +23,22 @@ export interface ResourceKind {
   kind: string;
 }
 
-/** The rules for one kind, over the type its shape parses to. */
+/**
+ * The rules for one kind, over the type its shape parses to. `facts` is
+ * what is known of the rest of the cluster (a route's backend Services and
+ * its controller); rules that judge an object alone ignore it.
+ */
 export interface Rules<T> {
   /** Whether the object is an MCP workload (labelled, namespaced, subject to per-namespace settings). */
   workload: boolean;
-  mutate?: (object: T, settings: TransportSettings) => Mutation<T>;
-  validate: (object: T, settings: TransportSettings) => Verdict;
+  mutate?: (object: T, settings: TransportSettings, facts: ClusterFacts) => Mutation<T>;
+  validate: (object: T, settings: TransportSettings, facts: ClusterFacts) => Verdict;
 }
 
 /** An object that matched its shape, with its kind's rules bound to the parsed value. */
 export interface Judgeable {
-  mutate?: (settings: TransportSettings) => Mutation<unknown>;
-  validate: (settings: TransportSettings) => Verdict;
+  mutate?: (settings: TransportSettings, facts: ClusterFacts) => Mutation<unknown>;
+  validate: (settings: TransportSettings, facts: ClusterFacts) => Verdict;
 }
 
 /** One entry of the table: the kind, and how to parse and judge its objects. */
@@ -59,8 +66,8 @@ export function defineResource<S extends z.ZodType>(kind: ResourceKind, shape: S
       return {
         ok: true,
         judge: {
-          ...(mutate && { mutate: (settings: TransportSettings) => mutate(value, settings) }),
-          validate: (settings) => validate(value, settings),
+          ...(mutate && { mutate: (settings: TransportSettings, facts: ClusterFacts) => mutate(value, settings, facts) }),
+          validate: (settings, facts) => validate(value, settings, facts),
         },
       };
     },
@@ -77,6 +84,16 @@ export const RESOURCES: readonly Resource[] = [
     workload: true,
     mutate: mutateService,
     validate: validateService,
+  }),
+  defineResource({ group: 'networking.k8s.io', version: 'v1', kind: 'Ingress' }, IngressShape, {
+    workload: true,
+    mutate: mutateIngress,
+    validate: validateIngress,
+  }),
+  defineResource({ group: 'gateway.networking.k8s.io', version: 'v1', kind: 'HTTPRoute' }, HTTPRouteShape, {
+    workload: true,
+    mutate: mutateHTTPRoute,
+    validate: validateHTTPRoute,
   }),
   // The policy's own checks are richer than a shape (field paths, cross-field rules): it parses as unknown.
   defineResource({ group: POLICY_GROUP, version: POLICY_VERSION, kind: POLICY_KIND }, z.unknown(), {

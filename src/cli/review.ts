@@ -12,6 +12,7 @@ import { stringify } from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_INSTALL_NAMESPACE } from '../contract.ts';
 import { mutateRequest, validateRequest, type AdmissionDeps } from '../admission/admission.ts';
+import { factsFromObjects } from '../admission/object-facts.ts';
 import { findResource } from '../admission/resources.ts';
 import type { AdmissionRequest } from '../admission/admission-review.ts';
 import { parseManifests } from '../manifests/parse.ts';
@@ -52,49 +53,69 @@ export interface ReviewEntry {
   warnings: string[];
 }
 
-/** Reviews parsed manifests with the webhook's own decision functions. */
-export function reviewObjects(objects: readonly unknown[], deps: AdmissionDeps): ReviewEntry[] {
-  return objects.map((input, index) => {
-    const object = input as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: string; namespace?: string } };
-    if (typeof object.apiVersion !== 'string' || typeof object.kind !== 'string') {
-      throw new ReviewInputError(`object ${index + 1} has no apiVersion or kind`);
-    }
-    const [group, version] = object.apiVersion.includes('/') ? object.apiVersion.split('/', 2) : ['', object.apiVersion];
-    const kind = { group: group ?? '', version: version ?? '', kind: object.kind };
-    const namespace = object.metadata?.namespace ?? null;
-    const entry: ReviewEntry = {
-      kind: object.kind,
-      namespace,
-      name: object.metadata?.name ?? null,
-      allowed: true,
-      patch: [],
-      changes: [],
-      object: input,
-      denials: [],
-      warnings: [],
-    };
-    // Kinds the webhook is not configured for never reach it: allowed as they are.
-    if (!findResource(kind)) return entry;
+/** Kinds judged against the rest of the input (their backend Services, their controller). */
+const ROUTE_KINDS = new Set(['networking.k8s.io/v1 Ingress', 'gateway.networking.k8s.io/v1 HTTPRoute']);
+const isRoute = (input: unknown): boolean => {
+  const o = input as { apiVersion?: unknown; kind?: unknown };
+  return ROUTE_KINDS.has(`${String(o?.apiVersion)} ${String(o?.kind)}`);
+};
 
-    const request = (obj: unknown): AdmissionRequest => ({
-      uid: `review-${index + 1}`,
-      kind,
-      operation: 'CREATE',
-      ...(namespace !== null && { namespace }),
-      ...(entry.name !== null && { name: entry.name }),
-      object: obj,
-    });
-    const mutation = mutateRequest(request(input), deps);
-    if (mutation.decision === 'invalid') throw new ReviewInputError(`object ${index + 1}: ${mutation.result.status?.message}`);
-    entry.patch = mutation.result.patch ?? [];
-    entry.changes = mutation.changes ?? [];
-    entry.object = fastJsonPatch.applyPatch(structuredClone(input), entry.patch, true, false).newDocument;
-    const validation = validateRequest(request(entry.object), deps);
-    entry.allowed = validation.result.allowed;
-    entry.denials = (validation.result.status?.details?.causes ?? []).map(({ field, message }) => ({ field, message }));
-    entry.warnings = validation.result.warnings ?? [];
-    return entry;
+/**
+ * Reviews parsed manifests with the webhook's own decision functions. Routes
+ * (Ingress, HTTPRoute) are judged last, against the other objects as they
+ * would be stored (the Services after their own mutation), as the webhook
+ * judges them against its informer caches; unless `deps.facts` says otherwise.
+ */
+export function reviewObjects(objects: readonly unknown[], deps: AdmissionDeps): ReviewEntry[] {
+  const entries: ReviewEntry[] = new Array(objects.length);
+  const order = objects.map((input, index) => ({ input, index }));
+  const others = order.filter(({ input }) => !isRoute(input));
+  for (const { input, index } of others) entries[index] = reviewOne(input, index, deps);
+  const facts = deps.facts ?? factsFromObjects([...others.map(({ index }) => entries[index]!.object), ...objects.filter(isRoute)]);
+  for (const { input, index } of order.filter(({ input }) => isRoute(input))) entries[index] = reviewOne(input, index, { ...deps, facts });
+  return entries;
+}
+
+function reviewOne(input: unknown, index: number, deps: AdmissionDeps): ReviewEntry {
+  const object = input as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: string; namespace?: string } };
+  if (typeof object.apiVersion !== 'string' || typeof object.kind !== 'string') {
+    throw new ReviewInputError(`object ${index + 1} has no apiVersion or kind`);
+  }
+  const [group, version] = object.apiVersion.includes('/') ? object.apiVersion.split('/', 2) : ['', object.apiVersion];
+  const kind = { group: group ?? '', version: version ?? '', kind: object.kind };
+  const namespace = object.metadata?.namespace ?? null;
+  const entry: ReviewEntry = {
+    kind: object.kind,
+    namespace,
+    name: object.metadata?.name ?? null,
+    allowed: true,
+    patch: [],
+    changes: [],
+    object: input,
+    denials: [],
+    warnings: [],
+  };
+  // Kinds the webhook is not configured for never reach it: allowed as they are.
+  if (!findResource(kind)) return entry;
+
+  const request = (obj: unknown): AdmissionRequest => ({
+    uid: `review-${index + 1}`,
+    kind,
+    operation: 'CREATE',
+    ...(namespace !== null && { namespace }),
+    ...(entry.name !== null && { name: entry.name }),
+    object: obj,
   });
+  const mutation = mutateRequest(request(input), deps);
+  if (mutation.decision === 'invalid') throw new ReviewInputError(`object ${index + 1}: ${mutation.result.status?.message}`);
+  entry.patch = mutation.result.patch ?? [];
+  entry.changes = mutation.changes ?? [];
+  entry.object = fastJsonPatch.applyPatch(structuredClone(input), entry.patch, true, false).newDocument;
+  const validation = validateRequest(request(entry.object), deps);
+  entry.allowed = validation.result.allowed;
+  entry.denials = (validation.result.status?.details?.causes ?? []).map(({ field, message }) => ({ field, message }));
+  entry.warnings = validation.result.warnings ?? [];
+  return entry;
 }
 
 export class ReviewInputError extends Error {}

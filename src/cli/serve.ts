@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { createLogger } from './logger.ts';
 import type { SettingsSource } from '../admission/admission.ts';
+import type { ClusterFacts } from '../policy/front-door.ts';
 import { createApp } from '../server/app.ts';
 import { DevelopmentCertificateSource, FileCertificateSource, type CertificateSource } from '../server/certificate-source.ts';
 import { ConfigError } from './config.ts';
@@ -18,6 +19,8 @@ import { staticSettings } from '../settings/static-source.ts';
 interface ReadySettings extends SettingsSource {
   ready(): boolean;
   stop?(): Promise<void>;
+  /** What the front-door rules know of the cluster; only with a cluster to watch. */
+  facts?: ClusterFacts;
 }
 
 async function settingsSource(config: ServeConfig, logger: Logger, metrics: AdmissionMetrics): Promise<ReadySettings> {
@@ -43,9 +46,10 @@ async function settingsSource(config: ServeConfig, logger: Logger, metrics: Admi
   }
   // Loaded only here: the Kubernetes client is the largest part of the
   // webhook's memory, and file or built-in policies do not need it.
-  const [{ KubeConfig }, { ClusterSettingsSource }] = await Promise.all([
+  const [{ KubeConfig }, { ClusterSettingsSource }, { InformerClusterFacts }] = await Promise.all([
     import('@kubernetes/client-node'),
     import('../settings/cluster-source.ts'),
+    import('../kubernetes/cluster-facts.ts'),
   ]);
   const kubeConfig = new KubeConfig();
   if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
@@ -57,6 +61,7 @@ async function settingsSource(config: ServeConfig, logger: Logger, metrics: Admi
     onSyncError: () => metrics.policySyncErrors.inc(),
     onStale: (stale) => metrics.policyStale.set(stale ? 1 : 0),
   });
+  const facts = new InformerClusterFacts({ kubeConfig, logger });
   // Not awaited: the server answers /healthz at once, and /readyz once
   // policies and namespaces have been listed (failed lists are retried and
   // logged by the source).
@@ -64,7 +69,21 @@ async function settingsSource(config: ServeConfig, logger: Logger, metrics: Admi
     () => logger.info('policies synced from the cluster'),
     (err: unknown) => logger.info({ err: (err as Error).message }, 'policy source stopped before its first sync'),
   );
-  return cluster;
+  facts.start().then(
+    () => logger.info('front-door facts synced from the cluster'),
+    (err: unknown) => logger.error({ err }, 'first sync of front-door facts failed; retrying'),
+  );
+  return {
+    settingsFor: (namespace) => cluster.settingsFor(namespace),
+    // Not gated on the facts: without them (not synced yet, or no RBAC to
+    // read them) routes are judged by policy alone and Deployments and
+    // Services not at all differently, so the webhook still serves.
+    ready: () => cluster.ready(),
+    stop: async () => {
+      await Promise.all([cluster.stop(), facts.stop()]);
+    },
+    facts,
+  };
 }
 
 function certificateSource(config: ServeConfig, logger: Logger, metrics: AdmissionMetrics): CertificateSource {
@@ -99,7 +118,7 @@ export async function run(args: string[]): Promise<number> {
 
   let server: Awaited<ReturnType<typeof startServers>> | undefined;
   const app = createApp({
-    admission: { settings, ownNamespace: config.namespace },
+    admission: { settings, ownNamespace: config.namespace, ...(settings.facts && { facts: settings.facts }) },
     logger,
     metrics,
     logObjects: config.logObjects,

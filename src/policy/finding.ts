@@ -47,6 +47,18 @@ export const RULES = [
   'service-session-affinity',
   'service-affinity-timeout',
   'service-external-traffic-policy',
+  'service-traefik-native-lb',
+  // Ingress and HTTPRoute: the front door (src/policy/front-door.ts, ingress.ts, http-route.ts)
+  'route-backend-unknown',
+  'route-controller-unconfigurable',
+  'route-traefik-native-lb',
+  'ingress-nginx-cookie-affinity',
+  'ingress-nginx-upstream-hash',
+  'ingress-nginx-read-timeout',
+  'ingress-nginx-send-timeout',
+  'ingress-nginx-buffering',
+  'httproute-timeout',
+  'httproute-client-address-hashing',
   // MCPTransportPolicy (src/policy/transport-policy.ts)
   'policy-schema',
   'policy-selector',

@@ -97,3 +97,72 @@ export type Service = z.infer<typeof ServiceShape>;
 export type Container = z.infer<typeof ContainerShape>;
 export type ServicePort = z.infer<typeof ServicePortShape>;
 export type ObjectMeta = z.infer<typeof ObjectMetaShape>;
+
+/**
+ * `networking.k8s.io/v1 Ingress`: the backends and the class, the parts the
+ * front-door rules read (src/policy/ingress.ts).
+ */
+const IngressServiceBackendShape = z.looseObject({
+  name: z.string(),
+  port: z.looseObject({ number: z.number().int().optional(), name: z.string().optional() }).nullish(),
+});
+const IngressBackendShape = z.looseObject({ service: IngressServiceBackendShape.nullish() });
+
+export const IngressShape = z.looseObject({
+  apiVersion: z.string().optional(),
+  kind: z.string().optional(),
+  metadata: ObjectMetaShape,
+  spec: z
+    .looseObject({
+      ingressClassName: z.string().nullish(),
+      defaultBackend: IngressBackendShape.nullish(),
+      rules: z
+        .array(
+          z.looseObject({
+            http: z.looseObject({ paths: z.array(z.looseObject({ path: z.string().optional(), backend: IngressBackendShape })) }).nullish(),
+          }),
+        )
+        .nullish(),
+    })
+    .optional(),
+});
+
+/**
+ * `gateway.networking.k8s.io/v1 HTTPRoute`: parents, backends and the
+ * per-rule timeouts (src/policy/http-route.ts). Durations stay strings here;
+ * the rules parse them (Gateway API GEP-2257).
+ */
+const ParentRefShape = z.looseObject({
+  group: z.string().optional(),
+  kind: z.string().optional(),
+  namespace: z.string().optional(),
+  name: z.string(),
+});
+const BackendRefShape = z.looseObject({
+  group: z.string().optional(),
+  kind: z.string().optional(),
+  namespace: z.string().optional(),
+  name: z.string(),
+  port: z.number().int().optional(),
+});
+export const HTTPRouteShape = z.looseObject({
+  apiVersion: z.string().optional(),
+  kind: z.string().optional(),
+  metadata: ObjectMetaShape,
+  spec: z
+    .looseObject({
+      parentRefs: z.array(ParentRefShape).nullish(),
+      rules: z
+        .array(
+          z.looseObject({
+            backendRefs: z.array(BackendRefShape).nullish(),
+            timeouts: z.looseObject({ request: z.string().optional(), backendRequest: z.string().optional() }).nullish(),
+          }),
+        )
+        .nullish(),
+    })
+    .optional(),
+});
+
+export type Ingress = z.infer<typeof IngressShape>;
+export type HTTPRoute = z.infer<typeof HTTPRouteShape>;

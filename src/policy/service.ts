@@ -5,6 +5,7 @@
  */
 import { Annotations } from '../contract.ts';
 import { annotationField, type Finding, type Verdict } from './finding.ts';
+import { TRAEFIK_NATIVE_LB, TRAEFIK_TRADE_OFF } from './front-door.ts';
 import type { Service } from './objects.ts';
 import type { TransportSettings } from './transport-settings.ts';
 import { copyJson, describeWorkload, kubectlMergePatch, type Mutation, type Workload } from './workload.ts';
@@ -31,6 +32,19 @@ function affinityTimeout(spec: ServiceSpec, workload: Workload): number {
   );
 }
 
+/**
+ * The Traefik annotations an SSE Service lacks (see TRAEFIK_NATIVE_LB in
+ * front-door.ts): inert unless Traefik routes to the Service, and then the
+ * only Traefik setting that keeps cookie-less SSE clients on their pod. Only
+ * where the Service's affinity applies, and only when policy lets mutate
+ * change the front door; a value the user set is theirs.
+ */
+function missingTraefikAnnotations(service: Service, settings: TransportSettings): string[] {
+  if (!settings.allowFrontDoorMutation) return [];
+  const annotations = service.metadata.annotations ?? {};
+  return [TRAEFIK_NATIVE_LB.ingress, TRAEFIK_NATIVE_LB.gateway].filter((key) => annotations[key] === undefined);
+}
+
 /** Applies ClientIP affinity to a copy of an SSE Service; returns the input when nothing changes. */
 export function mutateService(service: Service, settings: TransportSettings): Mutation<Service> {
   const workload = describeWorkload('service', service.metadata, settings);
@@ -40,21 +54,34 @@ export function mutateService(service: Service, settings: TransportSettings): Mu
   }
   const timeoutSeconds = affinityTimeout(spec, workload);
   const current = spec.sessionAffinityConfig?.clientIP?.timeoutSeconds;
-  if (spec.sessionAffinity === 'ClientIP' && current === timeoutSeconds) return { object: service, changes: [] };
+  const traefik = missingTraefikAnnotations(service, settings);
+  const affinityInPlace = spec.sessionAffinity === 'ClientIP' && current === timeoutSeconds;
+  if (affinityInPlace && traefik.length === 0) return { object: service, changes: [] };
 
   const copy = copyJson(service);
-  copy.spec = {
-    ...copy.spec,
-    sessionAffinity: 'ClientIP',
-    sessionAffinityConfig: { ...copy.spec?.sessionAffinityConfig, clientIP: { ...copy.spec?.sessionAffinityConfig?.clientIP, timeoutSeconds } },
-  };
-  const changes = [
-    spec.sessionAffinity === 'ClientIP'
-      ? `session affinity timeout ${current ?? '(unset)'} -> ${timeoutSeconds}s`
-      : `sessionAffinity ${spec.sessionAffinity ?? '(unset)'} -> ClientIP (timeout ${timeoutSeconds}s)`,
-  ];
+  const changes: string[] = [];
+  if (!affinityInPlace) {
+    copy.spec = {
+      ...copy.spec,
+      sessionAffinity: 'ClientIP',
+      sessionAffinityConfig: { ...copy.spec?.sessionAffinityConfig, clientIP: { ...copy.spec?.sessionAffinityConfig?.clientIP, timeoutSeconds } },
+    };
+    changes.push(
+      spec.sessionAffinity === 'ClientIP'
+        ? `session affinity timeout ${current ?? '(unset)'} -> ${timeoutSeconds}s`
+        : `sessionAffinity ${spec.sessionAffinity ?? '(unset)'} -> ClientIP (timeout ${timeoutSeconds}s)`,
+    );
+  }
+  const traefikAnnotations = Object.fromEntries(traefik.map((key) => [key, 'true']));
+  changes.push(...traefik.map((key) => `${key} (unset) -> true`));
   // The settings in force, not the delta: see describeSettingsInForce in deployment.ts.
-  copy.metadata.annotations = { ...copy.metadata.annotations, [Annotations.applied]: `SSE settings: sessionAffinity ClientIP (timeout ${timeoutSeconds}s)` };
+  const nativeLB = (copy.metadata.annotations?.[TRAEFIK_NATIVE_LB.ingress] ?? traefikAnnotations[TRAEFIK_NATIVE_LB.ingress]) === 'true';
+  copy.metadata.annotations = {
+    ...copy.metadata.annotations,
+    ...traefikAnnotations,
+    [Annotations.applied]:
+      `SSE settings: sessionAffinity ClientIP (timeout ${timeoutSeconds}s)` + (nativeLB ? `; Traefik nativeLB (${TRAEFIK_TRADE_OFF})` : ''),
+  };
   return { object: copy, changes };
 }
 
@@ -80,6 +107,20 @@ export function validateService(service: Service, settings: TransportSettings): 
   }
 
   if (!wantsAffinity(workload)) return { denials, warnings };
+  for (const key of [TRAEFIK_NATIVE_LB.ingress, TRAEFIK_NATIVE_LB.gateway]) {
+    const value = service.metadata.annotations?.[key];
+    if (value !== undefined && value !== 'true') {
+      denials.push({
+        rule: 'service-traefik-native-lb',
+        field: annotationField(key),
+        message:
+          `${JSON.stringify(value)} makes Traefik balance each request over the pod endpoints itself, so an SSE client's POSTs land ` +
+          `on pods that do not hold its stream; Traefik offers no client-address hashing for Ingress or HTTPRoute, and its cookie ` +
+          `stickiness fails for the official TypeScript SDK client, which keeps no cookies. With "true", ${TRAEFIK_TRADE_OFF}. ` +
+          `Fix: kubectl annotate ${workload.kubectlTarget} --overwrite ${key}=true`,
+      });
+    }
+  }
   const notApplicable = affinityNotApplicable(spec);
   if (notApplicable) {
     warnings.push({

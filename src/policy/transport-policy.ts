@@ -29,6 +29,7 @@ export const TransportPolicySpecShape = z.strictObject({
       sessionAffinityTimeoutSeconds: z.number().int().min(1).max(MAX_SESSION_AFFINITY_TIMEOUT_SECONDS).optional(),
       preStopSleepSeconds: seconds(0).optional(),
       undetectedProtocol: z.enum(['sse', 'streamable-http']).optional(),
+      streamTimeoutSeconds: seconds(1).optional(),
     })
     .optional(),
   bounds: z
@@ -36,6 +37,7 @@ export const TransportPolicySpecShape = z.strictObject({
       minTerminationGracePeriodSeconds: seconds(0).optional(),
       maxTerminationGracePeriodSeconds: seconds(1).optional(),
       allowSessionAffinityOptOut: z.boolean().optional(),
+      allowFrontDoorMutation: z.boolean().optional(),
     })
     .optional(),
 });
@@ -182,6 +184,8 @@ export function resolveSettings(
     if (b.minTerminationGracePeriodSeconds !== undefined) [settings.minTerminationGracePeriodSeconds, minFrom] = [b.minTerminationGracePeriodSeconds, `MCPTransportPolicy ${name}`];
     if (b.maxTerminationGracePeriodSeconds !== undefined) [settings.maxTerminationGracePeriodSeconds, maxFrom] = [b.maxTerminationGracePeriodSeconds, `MCPTransportPolicy ${name}`];
     settings.allowSessionAffinityOptOut = b.allowSessionAffinityOptOut ?? settings.allowSessionAffinityOptOut;
+    settings.streamTimeoutSeconds = d.streamTimeoutSeconds ?? settings.streamTimeoutSeconds;
+    settings.allowFrontDoorMutation = b.allowFrontDoorMutation ?? settings.allowFrontDoorMutation;
     settings.conflicts.push(...settleCrossedBounds(settings, b, { name, minFrom, maxFrom }));
   }
   // Layers can disagree (a namespace policy's default under the cluster's

@@ -28,6 +28,18 @@ export interface TransportSettings {
   maxTerminationGracePeriodSeconds: number;
   /** Whether `session-affinity: "false"` is honoured (with a warning) or refused. */
   allowSessionAffinityOptOut: boolean;
+  /**
+   * How long an SSE stream must be able to stay open, idle, through an
+   * ingress controller or Gateway in front of the server (DESIGN.md "The
+   * front door"): proxy read/send timeouts and route timeouts are never shorter.
+   */
+  streamTimeoutSeconds: number;
+  /**
+   * Whether mode `mutate` may change Ingresses and HTTPRoutes (and the
+   * proxy-specific annotations on Services); when false, routes are judged
+   * as in mode `validate`: refused with the fix instead of changed.
+   */
+  allowFrontDoorMutation: boolean;
   /** True when policy exempts the namespace: the webhook leaves it alone. */
   exempt: boolean;
   /** Names of the policies that contributed, most specific last; empty for built-ins. */
@@ -51,6 +63,8 @@ export const BUILT_IN_SETTINGS: Readonly<TransportSettings> = Object.freeze({
   minTerminationGracePeriodSeconds: 30,
   maxTerminationGracePeriodSeconds: 3600,
   allowSessionAffinityOptOut: true,
+  streamTimeoutSeconds: 3600,
+  allowFrontDoorMutation: true,
   exempt: false,
   sources: [],
   conflicts: [],

@@ -131,7 +131,13 @@ describe('deploy/', () => {
       ]);
       assert.deepEqual(
         (webhook.rules as Json[]).map((r) => `${r.apiGroups}/${r.apiVersions}/${r.resources}:${r.operations}`),
-        ['apps/v1/deployments:CREATE,UPDATE', '/v1/services:CREATE,UPDATE'],
+        [
+          'apps/v1/deployments:CREATE,UPDATE',
+          '/v1/services:CREATE,UPDATE',
+          // The front door (DESIGN.md): labelled routes, under the same objectSelector.
+          'networking.k8s.io/v1/ingresses:CREATE,UPDATE',
+          'gateway.networking.k8s.io/v1/httproutes:CREATE,UPDATE',
+        ],
       );
       assert.equal(webhook.clientConfig.service.path, name.startsWith('mutate') ? '/mutate' : '/validate');
     }

@@ -108,4 +108,54 @@ describe('mcp-admission review', () => {
       assert.equal(out.stdout, '');
     });
   }
+
+  it('judges routes against the Services of the same input as they would be stored (examples/front-door.yaml)', () => {
+    const out = review(['-f', 'examples/front-door.yaml', '-o', 'json']);
+    assert.equal(out.status, 0, out.stderr);
+    const entries = JSON.parse(out.stdout);
+    const byKind = Object.fromEntries(entries.map((e: any) => [e.kind, e]));
+    assert.deepEqual(entries.map((e: any) => e.kind), ['IngressClass', 'GatewayClass', 'Gateway', 'Deployment', 'Service', 'Ingress', 'HTTPRoute']);
+    assert.equal(byKind.Service.object.metadata.annotations['traefik.ingress.kubernetes.io/service.nativelb'], 'true');
+    assert.deepEqual(byKind.Ingress.object.metadata.annotations, {
+      'nginx.ingress.kubernetes.io/upstream-hash-by': '$remote_addr',
+      'nginx.ingress.kubernetes.io/proxy-read-timeout': '3600',
+      'nginx.ingress.kubernetes.io/proxy-send-timeout': '3600',
+      'nginx.ingress.kubernetes.io/proxy-buffering': 'off',
+      'mcp-admission.dev/applied': byKind.Ingress.object.metadata.annotations['mcp-admission.dev/applied'],
+    });
+    assert.deepEqual(byKind.HTTPRoute.object.spec.rules[0].timeouts, { request: '1h' });
+    assert.match(byKind.HTTPRoute.warnings[0], /Envoy Gateway .* BackendTrafficPolicy/);
+  });
+
+  it('a Traefik Ingress passes with its Service in the input, and is refused against a Service stored without nativeLB', () => {
+    const traefik = (serviceAnnotations: string) => `
+apiVersion: networking.k8s.io/v1
+kind: IngressClass
+metadata: {name: traefik}
+spec: {controller: traefik.io/ingress-controller}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: weather
+  namespace: tools
+  labels: {app.kubernetes.io/component: mcp-server}
+  annotations: {mcp-admission.dev/protocol: sse${serviceAnnotations}}
+spec: {selector: {app: weather}, ports: [{name: mcp, port: 80}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: weather, namespace: tools, labels: {app.kubernetes.io/component: mcp-server}}
+spec:
+  ingressClassName: traefik
+  defaultBackend: {service: {name: weather, port: {number: 80}}}
+`;
+    const passes = review(['-f', '-', '-o', 'json'], traefik(''));
+    assert.equal(passes.status, 0, passes.stdout);
+    const refused = review(['-f', '-', '-o', 'json'], traefik(', traefik.ingress.kubernetes.io/service.nativelb: "false"'));
+    assert.equal(refused.status, 1);
+    const [, service, ingress] = JSON.parse(refused.stdout);
+    assert.deepEqual(service.denials.map((d: any) => d.field), ['metadata.annotations[traefik.ingress.kubernetes.io/service.nativelb]']);
+    assert.deepEqual(ingress.denials.map((d: any) => d.field), ['spec.defaultBackend.service.name']);
+  });
 });

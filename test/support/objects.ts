@@ -93,3 +93,81 @@ export function mcpService(name: string, options: McpObjectOptions, spec: Manife
 
 /** The `applied` annotation the mutating webhook writes. */
 export const APPLIED = Annotations.applied;
+
+/** Options for {@link mcpIngress} and {@link mcpHTTPRoute}. */
+export interface RouteOptions {
+  namespace: string;
+  /** The Service(s) it routes to (default: the route's own name). */
+  services?: string[];
+  annotations?: Record<string, string>;
+  unlabelled?: boolean;
+}
+
+const routeMetadata = (name: string, options: RouteOptions): Manifest => ({
+  name,
+  namespace: options.namespace,
+  labels: options.unlabelled ? {} : { [MCP_COMPONENT_LABEL]: MCP_COMPONENT_VALUE },
+  annotations: { ...options.annotations },
+});
+
+/** A labelled Ingress of `className` sending `/` (and, per extra Service, `/<name>`) to MCP Services. */
+export function mcpIngress(name: string, className: string | undefined, options: RouteOptions): Manifest {
+  const services = options.services ?? [name];
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: routeMetadata(name, options),
+    spec: {
+      ...(className && { ingressClassName: className }),
+      rules: [
+        {
+          http: {
+            paths: services.map((service, i) => ({
+              path: i === 0 ? '/' : `/${service}`,
+              pathType: 'Prefix',
+              backend: { service: { name: service, port: { number: 80 } } },
+            })),
+          },
+        },
+      ],
+    },
+  };
+}
+
+/** A labelled HTTPRoute under Gateway `gateway`, one rule per Service. */
+export function mcpHTTPRoute(name: string, gateway: string, options: RouteOptions, rule: Manifest = {}): Manifest {
+  const services = options.services ?? [name];
+  return {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: routeMetadata(name, options),
+    spec: {
+      parentRefs: [{ name: gateway }],
+      rules: services.map((service) => ({ backendRefs: [{ name: service, port: 80 }], ...rule })),
+    },
+  };
+}
+
+/** An IngressClass naming its controller. */
+export const ingressClass = (name: string, controller: string, isDefault = false): Manifest => ({
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'IngressClass',
+  metadata: { name, ...(isDefault && { annotations: { 'ingressclass.kubernetes.io/is-default-class': 'true' } }) },
+  spec: { controller },
+});
+
+/** A GatewayClass naming its controller. */
+export const gatewayClass = (name: string, controllerName: string): Manifest => ({
+  apiVersion: 'gateway.networking.k8s.io/v1',
+  kind: 'GatewayClass',
+  metadata: { name },
+  spec: { controllerName },
+});
+
+/** A Gateway of `className` with one HTTP listener. */
+export const gateway = (name: string, namespace: string, className: string, port = 80): Manifest => ({
+  apiVersion: 'gateway.networking.k8s.io/v1',
+  kind: 'Gateway',
+  metadata: { name, namespace },
+  spec: { gatewayClassName: className, listeners: [{ name: 'http', protocol: 'HTTP', port }] },
+});

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Annotations } from '../../../src/contract.ts';
 import type { Service } from '../../../src/policy/objects.ts';
+import { TRAEFIK_NATIVE_LB } from '../../../src/policy/front-door.ts';
 import { mutateService, validateService } from '../../../src/policy/service.ts';
 import { BUILT_IN_SETTINGS, type TransportSettings } from '../../../src/policy/transport-settings.ts';
 import { fixture } from '../../support/fixtures.ts';
@@ -38,6 +39,7 @@ describe('Service rules', () => {
       object: service((s) => {
         s.spec.sessionAffinity = 'ClientIP';
         s.spec.sessionAffinityConfig = { clientIP: { timeoutSeconds: 7200 } };
+        s.metadata.annotations = { ...s.metadata.annotations, [TRAEFIK_NATIVE_LB.ingress]: 'true', [TRAEFIK_NATIVE_LB.gateway]: 'true' };
       }),
       affinity: 'ClientIP',
       timeout: 7200,
@@ -110,6 +112,9 @@ describe('Service rules', () => {
   for (const c of cases) {
     it(c.name, () => {
       const result = judge(c.object, c.settings);
+      const annotations = mutateService(c.object, c.settings ?? settings()).object.metadata.annotations ?? {};
+      // Wherever ClientIP affinity is set, Traefik is told to use it (front-door.ts TRAEFIK_NATIVE_LB).
+      if (c.changed && result.spec?.sessionAffinity === 'ClientIP') assert.equal(annotations[TRAEFIK_NATIVE_LB.ingress], 'true');
       assert.equal(result.changed, c.changed);
       if (c.affinity !== undefined) assert.equal(result.spec?.sessionAffinity, c.affinity);
       if (c.timeout !== undefined) assert.equal(result.spec?.sessionAffinityConfig?.clientIP?.timeoutSeconds, c.timeout);
@@ -130,5 +135,32 @@ describe('Service rules', () => {
     assert.equal(verdict.denials[0]?.field, 'spec.sessionAffinity');
     assert.match(verdict.denials[0]!.message, /sessionAffinity: ClientIP\n\s+sessionAffinityConfig:\n\s+clientIP:\n\s+timeoutSeconds: 10800/);
     assert.match(verdict.denials[0]!.message, /kubectl patch service\/weather -n tools --type=merge/);
+  });
+
+  describe('Traefik nativeLB (front door)', () => {
+    it('an SSE Service gets both Traefik annotations, and the applied annotation states the trade-off', () => {
+      const { object, changes } = mutateService(service(), settings());
+      assert.equal(object.metadata.annotations?.[TRAEFIK_NATIVE_LB.ingress], 'true');
+      assert.equal(object.metadata.annotations?.[TRAEFIK_NATIVE_LB.gateway], 'true');
+      assert.ok(changes.includes(`${TRAEFIK_NATIVE_LB.gateway} (unset) -> true`));
+      assert.match(object.metadata.annotations?.[Annotations.applied] ?? '', /Traefik nativeLB .*one Traefik instance share one replica/);
+      assert.deepEqual(mutateService(object, settings()).changes, [], 'a second pass changes nothing');
+    });
+    it('policy without front-door mutation adds none', () => {
+      const { object } = mutateService(service(), settings({ allowFrontDoorMutation: false }));
+      assert.equal(object.metadata.annotations?.[TRAEFIK_NATIVE_LB.ingress], undefined);
+    });
+    it('a streamable-http Service gets none', () => {
+      const { changes } = mutateService(service(annotate(Annotations.protocol, 'streamable-http')), settings());
+      assert.deepEqual(changes, []);
+    });
+    for (const key of [TRAEFIK_NATIVE_LB.ingress, TRAEFIK_NATIVE_LB.gateway]) {
+      it(`${key}: "false" is kept by mutate and refused with the fix`, () => {
+        const result = judge(service(annotate(key, 'false')));
+        assert.deepEqual(result.denied, [`metadata.annotations[${key}]`]);
+        const verdict = validateService(service(annotate(key, 'false')), settings());
+        assert.match(verdict.denials[0]!.message, new RegExp(`kubectl annotate service/\\S+ -n \\S+ --overwrite ${key.replace(/\./g, '\\.')}=true`));
+      });
+    }
   });
 });

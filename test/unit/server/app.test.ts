@@ -107,6 +107,8 @@ describe('POST /mutate and /validate', () => {
     const review = fixture('service-sse');
     review.request.object.spec.sessionAffinity = 'ClientIP';
     review.request.object.spec.sessionAffinityConfig = { clientIP: { timeoutSeconds: 10800 } };
+    // The front-door annotations the Service rules add (src/policy/front-door.ts TRAEFIK_NATIVE_LB), already in place.
+    review.request.object.metadata.annotations = { 'traefik.ingress.kubernetes.io/service.nativelb': 'true', 'traefik.io/service.nativelb': 'true' };
     assert.deepEqual((await post('/mutate', review)).json(), {
       apiVersion: 'admission.k8s.io/v1',
       kind: 'AdmissionReview',

@@ -1,0 +1,128 @@
+/**
+ * {@link ClusterFacts} for the webhook, from informer caches: Services and
+ * Deployments carrying the MCP label only (a label selector on the watch, so
+ * the cache stays the size of the MCP servers, not of the cluster), and the
+ * small cluster objects that say which controller serves a route
+ * (IngressClasses, Gateways, GatewayClasses). A cluster without the Gateway
+ * API CRDs lists no Gateways (a 404 is an empty list, and the watch retries
+ * until the CRDs appear). Lookups read the caches and never wait.
+ */
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  makeInformer,
+  NetworkingV1Api,
+  type Informer,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  type ObjectCache,
+} from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { MCP_COMPONENT_LABEL, MCP_COMPONENT_VALUE } from '../contract.ts';
+import { DEFAULT_INGRESS_CLASS_ANNOTATION } from '../admission/object-facts.ts';
+import type { ClusterFacts } from '../policy/front-door.ts';
+import { DeploymentShape, ServiceShape, type Deployment, type Service } from '../policy/objects.ts';
+import { restartOnWatchError } from './informer.ts';
+
+type Watched = Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
+type WithSpec = KubernetesObject & { spec?: Record<string, unknown> };
+
+const LABEL_SELECTOR = `${MCP_COMPONENT_LABEL}=${MCP_COMPONENT_VALUE}`;
+const GATEWAY_API = { group: 'gateway.networking.k8s.io', version: 'v1' };
+const EMPTY: KubernetesListObject<KubernetesObject> = { apiVersion: 'v1', kind: 'List', metadata: {}, items: [] };
+
+export interface ClusterFactsOptions {
+  kubeConfig: KubeConfig;
+  logger: Logger;
+  restartDelayMs?: number;
+}
+
+export class InformerClusterFacts implements ClusterFacts {
+  private readonly informers: Record<'services' | 'deployments' | 'ingressClasses' | 'gateways' | 'gatewayClasses', Watched>;
+  private synced = false;
+  private stopped = false;
+
+  constructor(options: ClusterFactsOptions) {
+    const { kubeConfig } = options;
+    const core = kubeConfig.makeApiClient(CoreV1Api);
+    const apps = kubeConfig.makeApiClient(AppsV1Api);
+    const networking = kubeConfig.makeApiClient(NetworkingV1Api);
+    const custom = kubeConfig.makeApiClient(CustomObjectsApi);
+    const gatewayList = (plural: string) => async () => {
+      try {
+        return (await custom.listClusterCustomObject({ ...GATEWAY_API, plural })) as KubernetesListObject<KubernetesObject>;
+      } catch (err) {
+        if ((err as { code?: number }).code === 404) return EMPTY;
+        throw err;
+      }
+    };
+    this.informers = {
+      services: makeInformer(kubeConfig, '/api/v1/services', () => core.listServiceForAllNamespaces({ labelSelector: LABEL_SELECTOR }), LABEL_SELECTOR),
+      deployments: makeInformer(kubeConfig, '/apis/apps/v1/deployments', () => apps.listDeploymentForAllNamespaces({ labelSelector: LABEL_SELECTOR }), LABEL_SELECTOR),
+      ingressClasses: makeInformer(kubeConfig, '/apis/networking.k8s.io/v1/ingressclasses', () => networking.listIngressClass()),
+      gateways: makeInformer(kubeConfig, `/apis/${GATEWAY_API.group}/${GATEWAY_API.version}/gateways`, gatewayList('gateways')),
+      gatewayClasses: makeInformer(kubeConfig, `/apis/${GATEWAY_API.group}/${GATEWAY_API.version}/gatewayclasses`, gatewayList('gatewayclasses')),
+    } as Record<string, Watched> as InformerClusterFacts['informers'];
+    for (const [kind, informer] of Object.entries(this.informers)) {
+      restartOnWatchError(informer, {
+        delayMs: options.restartDelayMs ?? 1000,
+        stopped: () => this.stopped,
+        onError: (err) => {
+          const code = (err as { code?: number }).code;
+          if (code !== 404) options.logger.warn({ err, kind }, 'lost a watch of the front-door facts; keeping the last known objects and retrying');
+        },
+      });
+    }
+  }
+
+  /** Lists every kind once, then watches; resolves when all have synced. */
+  async start(): Promise<void> {
+    await Promise.all(Object.values(this.informers).map((i) => i.start()));
+    this.synced = true;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all(Object.values(this.informers).map((i) => i.stop()));
+  }
+
+  ready(): boolean {
+    return this.synced;
+  }
+
+  service(namespace: string, name: string): Service | undefined {
+    const parsed = ServiceShape.safeParse(this.informers.services.get(name, namespace));
+    return parsed.success ? parsed.data : undefined;
+  }
+
+  deployments(namespace: string): readonly Deployment[] {
+    return this.informers.deployments.list(namespace).flatMap((d) => {
+      const parsed = DeploymentShape.safeParse(d);
+      return parsed.success ? [parsed.data] : [];
+    });
+  }
+
+  ingressClassController(name: string): string | undefined {
+    const controller = (this.informers.ingressClasses.get(name) as WithSpec | undefined)?.spec?.controller;
+    return typeof controller === 'string' ? controller : undefined;
+  }
+
+  defaultIngressClass(): { name: string; controller: string } | undefined {
+    const defaults = this.informers.ingressClasses.list().filter((c) => c.metadata?.annotations?.[DEFAULT_INGRESS_CLASS_ANNOTATION] === 'true');
+    const only = defaults.length === 1 ? (defaults[0] as WithSpec) : undefined;
+    const controller = only?.spec?.controller;
+    return only?.metadata?.name && typeof controller === 'string' ? { name: only.metadata.name, controller } : undefined;
+  }
+
+  gatewayClassName(namespace: string, name: string): string | undefined {
+    const className = (this.informers.gateways.get(name, namespace) as WithSpec | undefined)?.spec?.gatewayClassName;
+    return typeof className === 'string' ? className : undefined;
+  }
+
+  gatewayClassController(name: string): string | undefined {
+    const controller = (this.informers.gatewayClasses.get(name) as WithSpec | undefined)?.spec?.controllerName;
+    return typeof controller === 'string' ? controller : undefined;
+  }
+}
