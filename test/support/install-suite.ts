@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { APPLIED } from './objects.ts';
 import { getJson, manifest } from './harness.ts';
-import { transcript } from './harness/install-commands.ts';
+import { documentedCommands, runCommands, transcript } from './harness/install-commands.ts';
 import { currentNetwork } from './harness/netns.ts';
 import {
   WEBHOOK,
@@ -42,6 +42,8 @@ export interface InstallCase {
   rewrite?: InstallOptions['rewrite'];
   edit?: InstallOptions['edit'];
   extraPath?: string[];
+  /** More scenarios for this path (upgrade, uninstall), run after the common ones. */
+  more?: (installed: () => Installed) => void;
 }
 
 /** Defines the installed-path scenarios for `testCase`. */
@@ -147,6 +149,14 @@ export function installSuite(testCase: InstallCase): void {
       assert.match(admitted.metadata.annotations[APPLIED], /maxUnavailable 0/);
     });
 
+    it("the README's Verify commands show the applied annotation", async (t) => {
+      assert.ok(admitted, 'no MCP object was admitted');
+      const runs = await runCommands(documentedCommands('verify'), installed.shell);
+      t.diagnostic(`transcript:\n${transcript(runs)}`);
+      for (const run of runs) assert.equal(run.code, 0, transcript(runs));
+      assert.match(runs.at(-1)?.output ?? '', /^SSE settings: strategy RollingUpdate\(maxSurge 25%, maxUnavailable 0\); terminationGracePeriodSeconds 120$/m);
+    });
+
     it('a Recreate SSE Deployment is refused with the fix', async () => {
       const recreate = sseServer(APP_NAMESPACE, 'legacy');
       recreate.spec.strategy = { type: 'Recreate' };
@@ -155,5 +165,7 @@ export function installSuite(testCase: InstallCase): void {
       assert.ok(result.stderr.includes(DENIED_BY), result.stderr);
       assert.match(result.stderr, /spec\.strategy\.type: Recreate/);
     });
+
+    testCase.more?.(() => installed);
   });
 }

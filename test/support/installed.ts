@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { mcpDeployment } from './objects.ts';
 import { ensureNamespace, getJson, manifest, startE2E, type E2E } from './harness.ts';
 import { REPO_ROOT } from './harness/controlplane.ts';
-import { documentedCommands, runCommands, type CommandRun } from './harness/install-commands.ts';
+import { documentedCommands, runCommands, type CommandRun, type ShellOptions } from './harness/install-commands.ts';
 import type { Network } from './harness/netns.ts';
 import { startPod, type Pod } from './harness/pod.ts';
 
@@ -55,6 +55,8 @@ export interface Installed {
   namespace: string;
   commands: string[];
   runs: CommandRun[];
+  /** Where the commands ran, for more documented commands (Verify, upgrade). */
+  shell: ShellOptions;
   pods: Pod[];
   /** Milliseconds from the first install command to the first admitted MCP object. */
   firstAdmittedMs?: number;
@@ -83,6 +85,7 @@ export async function install(options: InstallOptions): Promise<Installed> {
     namespace: options.namespace,
     commands: [],
     runs: [],
+    shell: { cwd: env.dir, kubeconfig: env.controlPlane.kubeconfig, path: [], home: env.dir },
     pods,
     async stop() {
       await Promise.all(pods.map((p) => p.process.stop()));
@@ -95,12 +98,8 @@ export async function install(options: InstallOptions): Promise<Installed> {
     await options.edit?.(root);
     const home = join(env.dir, 'home');
     await mkdir(home, { recursive: true });
-    installed.runs = await runCommands(installed.commands, {
-      cwd: root,
-      kubeconfig: env.controlPlane.kubeconfig,
-      path: [env.controlPlane.binDir, ...(options.extraPath ?? [])],
-      home,
-    });
+    installed.shell = { cwd: root, kubeconfig: env.controlPlane.kubeconfig, path: [env.controlPlane.binDir, ...(options.extraPath ?? [])], home };
+    installed.runs = await runCommands(installed.commands, installed.shell);
     return installed;
   } catch (err) {
     await installed.stop();
