@@ -10,6 +10,7 @@ import { pino, type Logger } from 'pino';
 import { createLogger } from './logger.ts';
 import { kubeClusterApi, mcpInformers } from '../prober/cluster-api.ts';
 import { ClusterProber } from '../prober/cluster-prober.ts';
+import { configMapPassState } from '../prober/pass-state.ts';
 import { detectTransport, type DetectOptions } from '../prober/detect.ts';
 import { ProbeWatcher } from '../prober/watcher.ts';
 import { PROBE_USAGE, parseProbeConfig, type ProbeConfig } from './probe-config.ts';
@@ -51,6 +52,9 @@ export async function run(args: string[]): Promise<number> {
     ...(config.clusterDomain ? { clusterDomain: config.clusterDomain } : {}),
     excludedNamespaces: config.excludeNamespace ?? [config.namespace],
     instance: config.instance ?? hostname(),
+    // A CronJob pass is a new process: what one pass does not reach, the
+    // next starts with, kept in a ConfigMap in our own namespace.
+    ...(config.once ? { passState: configMapPassState(kubeConfig, config.namespace) } : {}),
   });
 
   if (config.once) {
@@ -58,7 +62,10 @@ export async function run(args: string[]): Promise<number> {
       const summary = await prober.probeAll();
       const counts: Record<string, number> = {};
       for (const service of summary.services) counts[service.detection.protocol] = (counts[service.detection.protocol] ?? 0) + 1;
-      logger.info({ services: summary.services.length, ...counts, errors: summary.errors }, 'probe pass done');
+      logger.info(
+        { services: summary.services.length, ...counts, unreached: summary.unreached.length, errors: summary.errors },
+        'probe pass done',
+      );
       return summary.errors === 0 ? 0 : 1;
     } catch (err) {
       logger.error({ err: err instanceof Error ? err.message : String(err) }, 'cannot list MCP services');

@@ -8,7 +8,7 @@ import type { V1Deployment, V1Service, V1ServicePort } from '@kubernetes/client-
 import type { Logger } from 'pino';
 import { SYSTEM_NAMESPACES } from '../contract.ts';
 import { MCP_LABEL_SELECTOR, type ClusterApi } from './cluster-api.ts';
-import { mapConcurrent } from './concurrency.ts';
+import { mapConcurrentUntil } from './concurrency.ts';
 import type { Detect, DetectionResult } from './detect.ts';
 import { transitionEvent } from './events.ts';
 import { describeApiError, isConflict, realSleep, withRetry, DEFAULT_RETRY_POLICY, type RetryPolicy, type Sleep } from './retry.ts';
@@ -21,6 +21,8 @@ import {
   podUrl,
   type EndpointCandidate,
 } from './pod-endpoint.ts';
+import { fairPassOrder, serviceKey } from './pass-order.ts';
+import { NO_PASS_STATE, type PassState } from './pass-state.ts';
 import { probeTargets } from './service-endpoint.ts';
 import {
   detectionOf,
@@ -48,7 +50,19 @@ export interface ClusterProberDeps {
   sleep?: Sleep;
   /** `reportingInstance` of Events, e.g. the pod name. */
   instance?: string;
+  /**
+   * Time a pass may start probes in; what is left is reported and carried
+   * over. Default 8 minutes, under the CronJob's 9-minute activeDeadlineSeconds.
+   */
+  passBudgetMs?: number;
+  /** Where a pass leaves what it did not reach for the next one. Default: nowhere. */
+  passState?: PassState;
+  /** Monotonic milliseconds, for the pass deadline. Default `performance.now`. */
+  now?: () => number;
 }
+
+/** Default {@link ClusterProberDeps.passBudgetMs}. */
+export const DEFAULT_PASS_BUDGET_MS = 8 * 60_000;
 
 /** What became of one object's annotations. */
 export interface AnnotationOutcome {
@@ -70,6 +84,8 @@ export interface ServiceProbeOutcome {
 /** The result of {@link ClusterProber.probeAll}. */
 export interface ProbeRunSummary {
   services: ServiceProbeOutcome[];
+  /** Services the pass did not reach before its deadline: carried over to the next pass. */
+  unreached: Array<{ namespace: string; name: string }>;
   /** Objects whose annotations could not be written. */
   errors: number;
 }
@@ -94,6 +110,9 @@ export class ClusterProber {
       retry: deps.retry ?? DEFAULT_RETRY_POLICY,
       sleep: deps.sleep ?? realSleep,
       instance: deps.instance ?? 'mcp-admission-prober',
+      passBudgetMs: deps.passBudgetMs ?? DEFAULT_PASS_BUDGET_MS,
+      passState: deps.passState ?? NO_PASS_STATE,
+      now: deps.now ?? (() => performance.now()),
       excluded: new Set([...SYSTEM_NAMESPACES, ...(deps.excludedNamespaces ?? [])]),
     };
   }
@@ -104,18 +123,28 @@ export class ClusterProber {
   }
 
   /**
-   * Probes every MCP Service once (`probe --once`). A Service whose probe or
-   * annotation fails is reported in the summary; the others go on. Throws
-   * only when the Services cannot be listed at all.
+   * Probes every MCP Service once (`probe --once`), fair across namespaces
+   * (pass-order.ts) and within the pass budget: no probe starts after it,
+   * and what was not reached is reported and saved for the next pass. A
+   * Service whose probe or annotation fails is reported in the summary; the
+   * others go on. Throws only when the Services cannot be listed at all.
    */
   async probeAll(): Promise<ProbeRunSummary> {
-    const { api, retry, sleep, concurrency, logger } = this.#deps;
+    const { api, retry, sleep, concurrency, logger, passState, now } = this.#deps;
+    const deadline = now() + this.#deps.passBudgetMs;
     const services = (await withRetry(() => api.listServices(MCP_LABEL_SELECTOR), retry, sleep)).filter((service) =>
       this.watchesNamespace(service.metadata?.namespace),
     );
-    logger.info({ services: services.length, concurrency }, 'probing MCP services');
+    let carriedOver: string[] = [];
+    try {
+      carriedOver = await passState.load();
+    } catch (err) {
+      logger.warn({ err: describeApiError(err) }, 'cannot read what the last pass did not reach; starting afresh');
+    }
+    const ordered = fairPassOrder(services, new Set(carriedOver));
+    logger.info({ services: ordered.length, carriedOver: carriedOver.length, concurrency }, 'probing MCP services');
     const deploymentsByNamespace = new Map<string, Promise<V1Deployment[]>>();
-    const outcomes = await mapConcurrent(services, concurrency, (service) => {
+    const { results, skipped } = await mapConcurrentUntil(ordered, concurrency, () => now() >= deadline, (service) => {
       const namespace = service.metadata?.namespace ?? '';
       let deployments = deploymentsByNamespace.get(namespace);
       if (!deployments) {
@@ -124,8 +153,25 @@ export class ClusterProber {
       }
       return this.probeService(service, { deployments });
     });
+    const outcomes = results.map((r) => r.result);
+    const unreached = skipped.map((index) => ordered[index]!);
+    if (unreached.length > 0) {
+      logger.warn(
+        { unreached: unreached.length, first: unreached.slice(0, 20).map(serviceKey), budgetMs: this.#deps.passBudgetMs },
+        'pass budget spent; the next pass starts with the Services not reached',
+      );
+    }
+    try {
+      await passState.save(unreached.map(serviceKey));
+    } catch (err) {
+      logger.warn({ err: describeApiError(err) }, 'cannot save what this pass did not reach');
+    }
     const errors = outcomes.reduce((sum, outcome) => sum + outcome.objects.filter((o) => o.error).length, 0);
-    return { services: outcomes, errors };
+    return {
+      services: outcomes,
+      unreached: unreached.map((s) => ({ namespace: s.metadata?.namespace ?? '', name: s.metadata?.name ?? '' })),
+      errors,
+    };
   }
 
   /**

@@ -12,7 +12,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { KubeConfig } from '@kubernetes/client-node';
 import { Annotations } from '../../src/contract.ts';
+import { configMapPassState } from '../../src/prober/pass-state.ts';
 import { applyObjects, renderKustomization } from '../support/harness/manifests.ts';
 import { ensureNamespace, getJson, REPO_ROOT, startE2E, type E2E, type KubectlResult } from '../support/harness.ts';
 import { mcpDeployment, mcpService, type Manifest } from '../support/objects.ts';
@@ -150,6 +152,22 @@ describe('the prober ServiceAccount (real API server, installed in another names
       'patch deployments.apps', 'patch services',
       'watch deployments.apps', 'watch services',
     ].sort());
+  });
+
+  it('keeps its pass state in one ConfigMap of its own namespace, and nowhere else', async () => {
+    const can = async (args: string[]) => (await as(PROBER, ['auth', 'can-i', ...args])).stdout.trim() === 'yes';
+    assert.equal(await can(['get', 'configmap/mcp-admission-prober-pass', '-n', INSTALL_NS]), true);
+    assert.equal(await can(['update', 'configmap/mcp-admission-prober-pass', '-n', INSTALL_NS]), true);
+    assert.equal(await can(['get', 'configmap/other', '-n', INSTALL_NS]), false);
+    assert.equal(await can(['create', 'configmaps', '-n', 'team']), false);
+    // And the store itself, on the real API: created on the first save, replaced after.
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromFile(env.controlPlane.kubeconfig);
+    const state = configMapPassState(kubeConfig, INSTALL_NS);
+    assert.deepEqual(await state.load(), []);
+    await state.save(['team/a', 'team/b']);
+    await state.save(['team/b']);
+    assert.deepEqual(await state.load(), ['team/b']);
   });
 
   it('lets the webhook apply the SSE settings in the UPDATE that records sse', async () => {
