@@ -9,8 +9,14 @@
 import { isDeepStrictEqual } from 'node:util';
 import { PROBER_ANNOTATIONS } from '../contract.ts';
 
-/** Metadata the API server rewrites on every write; not a change the user made. */
-const SERVER_WRITTEN_METADATA = ['resourceVersion', 'managedFields'];
+/**
+ * Metadata the API server writes itself; never a change of the object's
+ * content. `generation` included: a Deployment's moves with any annotation
+ * change, since annotations are copied to its ReplicaSets
+ * (pkg/registry/apps/deployment/strategy.go, PrepareForUpdate); a spec
+ * change that bumps it shows in the spec anyway.
+ */
+const SERVER_WRITTEN_METADATA = ['resourceVersion', 'managedFields', 'generation'];
 
 type Json = Record<string, unknown>;
 

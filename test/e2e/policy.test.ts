@@ -10,6 +10,7 @@ import { get as httpGet } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import { getJson, manifest, mustSucceed, REPO_ROOT, startE2E, type E2E } from '../support/harness.ts';
+import { Annotations } from '../../src/contract.ts';
 import { mcpDeployment, type Manifest } from '../support/objects.ts';
 
 const NS = 'team-a-tools';
@@ -100,6 +101,27 @@ describe('MCPTransportPolicy through kubectl', () => {
     assert.match(result.stderr, /Warning: mcp-admission: would deny: spec.strategy.rollingUpdate.maxUnavailable/);
     const stored = await getJson<Manifest>(env.kubectl, ['deployment', 'warned-app', '-n', NS]);
     assert.equal(stored.spec.template.spec.terminationGracePeriodSeconds, 30);
+  });
+
+  it("mode validate lets the prober's annotation-only update through, and judges any other change", async () => {
+    // warned-app was stored under warn mode with the unsafe defaults; the prober now records what it found.
+    await mustSucceed(env.kubectl, ['patch', 'mcptransportpolicy', 'team-a', '--type=merge', '-p', '{"spec":{"mode":"validate"}}']);
+    await waitForGrace(/denied the request/);
+    const status = JSON.stringify({ protocol: 'sse', detectedAt: new Date().toISOString(), reason: 'endpoint event on GET' });
+    const annotated = await env.kubectl([
+      'patch', 'deployment', 'warned-app', '-n', NS, '--type=merge',
+      '-p', JSON.stringify({ metadata: { annotations: { [Annotations.detectedProtocol]: 'sse', [Annotations.transportStatus]: status } } }),
+    ]);
+    assert.equal(annotated.code, 0, annotated.stderr);
+    // The same annotations with a spec change besides: judged, and refused.
+    const alongside = await env.kubectl([
+      'patch', 'deployment', 'warned-app', '-n', NS, '--type=merge',
+      '-p', JSON.stringify({ metadata: { annotations: { [Annotations.detectedProtocol]: 'sse' } }, spec: { replicas: 3 } }),
+    ]);
+    assert.notEqual(alongside.code, 0);
+    assert.match(alongside.stderr, /mcp-admission refused deployment "warned-app"/);
+    await mustSucceed(env.kubectl, ['patch', 'mcptransportpolicy', 'team-a', '--type=merge', '-p', '{"spec":{"mode":"warn"}}']);
+    await waitForGrace(30);
   });
 
   it('an invalid policy is refused by the API server (the CRD CEL rules) with our messages and field paths', async () => {

@@ -102,6 +102,8 @@ describe("the prober's own updates", () => {
       };
       r.object.metadata.resourceVersion = '2';
       r.object.metadata.managedFields = [{ manager: 'mcp-admission-prober', operation: 'Update' }];
+      // kube-apiserver bumps a Deployment's generation on any annotation change (apps deployment strategy).
+      if (name === 'deployment-sse') r.object.metadata.generation = ((r.oldObject as any).metadata.generation ?? 1) + 1;
       edit(r.object);
     });
 
