@@ -52,6 +52,11 @@ export interface Outcome {
   changes?: string[];
   /** The validating webhook's findings, with the mode they were judged under; absent when nothing was judged. */
   findings?: CountedFinding[];
+  /**
+   * In mode `warn`, the denials that became warnings, whole (a warning is cut
+   * to what the API server shows): `review` and `audit` print their fixes.
+   */
+  wouldDeny?: Finding[];
   /** Mode the object was judged under; `none` for kinds no mode applies to (MCPTransportPolicy). */
   mode?: Mode | 'none';
 }
@@ -148,6 +153,7 @@ export function validateRequest(request: AdmissionRequest, deps: AdmissionDeps):
       result: withWarnings(allowed(), [...verdict.denials.map((d) => warningText(d, WOULD_DENY)), ...warnings]),
       decision: 'warned',
       findings: [...counted(verdict.denials, 'would-deny'), ...warned],
+      wouldDeny: verdict.denials,
       mode,
     };
   }

@@ -12,6 +12,10 @@ commands:
   serve    run the admission webhook over HTTPS
   review   decide offline on manifests: review -f FILE [--policy FILE] [-o yaml|json]
   probe    detect an MCP server's transport: probe --url URL | --once | --watch
+  explain  the settings in force in a namespace and where each comes from: explain -n NS
+  audit    what the webhook would do now to every labelled object: audit [-n NS | -A]
+
+Run mcp-admission <command> --help for a command's flags, defaults and exit codes.
 `;
 
 type Command = { run(args: string[]): Promise<number> };
@@ -20,6 +24,8 @@ const commands: Record<string, () => Promise<Command>> = {
   serve: () => import('./serve.ts'),
   review: () => import('./review.ts'),
   probe: () => import('./probe.ts'),
+  explain: () => import('./explain.ts'),
+  audit: () => import('./audit.ts'),
 };
 
 async function main(argv: string[]): Promise<number> {

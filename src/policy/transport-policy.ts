@@ -12,7 +12,7 @@ import { POLICY_GROUP, POLICY_KIND, POLICY_VERSION } from '../contract.ts';
 import { isZeroIntOrPercent, MAX_SESSION_AFFINITY_TIMEOUT_SECONDS } from '../kubernetes/api-server.ts';
 import type { Finding } from './finding.ts';
 import { LabelSelectorShape, labelSelectorMatches, labelSelectorProblems, selectorSpecificity } from './label-selector.ts';
-import { BUILT_IN_SETTINGS, MODES, type TransportSettings } from './transport-settings.ts';
+import { BUILT_IN_SETTINGS, MODES, type SettingField, type TransportSettings } from './transport-settings.ts';
 
 /** Seconds a grace period or sleep may be at most: one day. */
 const MAX_SECONDS = 86400;
@@ -171,10 +171,13 @@ export function resolveSettings(
   let minFrom = 'built-in defaults';
   let maxFrom = 'built-in defaults';
   let sleepFrom = 'built-in defaults';
+  const provenance: Partial<Record<SettingField, string>> = {};
   for (const { name, spec } of matching) {
     settings.sources.push(name);
     const d = spec.defaults ?? {};
     const b = spec.bounds ?? {};
+    const set: Partial<Record<SettingField, unknown>> = { mode: spec.mode, ...d, ...b };
+    for (const field of Object.keys(set) as SettingField[]) if (set[field] !== undefined) provenance[field] = name;
     settings.mode = spec.mode ?? settings.mode;
     settings.terminationGracePeriodSeconds = d.terminationGracePeriodSeconds ?? settings.terminationGracePeriodSeconds;
     settings.maxSurge = d.maxSurge ?? settings.maxSurge;
@@ -207,6 +210,9 @@ export function resolveSettings(
     });
   }
   // Exemption is absolute: any policy that names the namespace exempts it.
-  settings.exempt = policies.some((p) => (p.spec.exemptNamespaces ?? []).includes(namespace));
+  const exemptBy = policies.filter((p) => (p.spec.exemptNamespaces ?? []).includes(namespace)).map((p) => p.name);
+  settings.exempt = exemptBy.length > 0;
+  settings.provenance = provenance;
+  if (settings.exempt) settings.exemptBy = exemptBy;
   return settings;
 }

@@ -50,7 +50,26 @@ export interface TransportSettings {
    * they govern until the policy status carries them.
    */
   conflicts: Finding[];
+  /**
+   * Which policy set each field, by name; a field not listed is the
+   * built-in default. For `mcp-admission explain`; the rules never read it.
+   */
+  provenance?: Partial<Record<SettingField, string>>;
+  /** The policies that exempt the namespace, when `exempt`. */
+  exemptBy?: string[];
 }
+
+/** The fields a policy can set. */
+export type SettingField =
+  | 'mode'
+  | 'terminationGracePeriodSeconds'
+  | 'maxSurge'
+  | 'sessionAffinityTimeoutSeconds'
+  | 'preStopSleepSeconds'
+  | 'undetectedProtocol'
+  | 'minTerminationGracePeriodSeconds'
+  | 'maxTerminationGracePeriodSeconds'
+  | 'allowSessionAffinityOptOut';
 
 /** Built-in defaults (DESIGN.md "MCPTransportPolicy"): used where no policy says otherwise. */
 export const BUILT_IN_SETTINGS: Readonly<TransportSettings> = Object.freeze({

@@ -58,7 +58,19 @@ describe('precedence', () => {
   const labels = (extra: Record<string, string>) => ({ 'kubernetes.io/metadata.name': 'ns', ...extra });
 
   it('built-in defaults with no policy at all', () => {
-    assert.deepEqual(resolveSettings([], 'ns', labels({})), { ...BUILT_IN_SETTINGS, sources: [] });
+    assert.deepEqual(resolveSettings([], 'ns', labels({})), { ...BUILT_IN_SETTINGS, sources: [], provenance: {} });
+  });
+
+  it('says which policy set each field; unlisted fields are built-in', () => {
+    const s = resolveSettings([teamAProd, teamA, clusterDefault], 'ns', labels({ team: 'a', env: 'prod' }));
+    assert.deepEqual(s.provenance, {
+      mode: 'team-a-prod',
+      terminationGracePeriodSeconds: 'team-a',
+      maxSurge: 'cluster',
+      maxTerminationGracePeriodSeconds: 'cluster',
+    });
+    const exempting = p('legacy', { exemptNamespaces: ['ns'] });
+    assert.deepEqual(resolveSettings([exempting, clusterDefault], 'ns', labels({})).exemptBy, ['legacy']);
   });
 
   it('a cluster default overrides built-ins, field by field', () => {

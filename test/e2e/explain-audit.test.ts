@@ -1,0 +1,114 @@
+/**
+ * `explain` and `audit` against a real API server and the webhook serving
+ * from this checkout: what `explain` says is what admission then does
+ * (checked with `kubectl apply --dry-run=server`), and `audit` finds an
+ * object created under mode off once the mode is validate, until it is fixed.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { manifest, mustSucceed, REPO_ROOT, startE2E, type E2E } from '../support/harness.ts';
+import { mcpDeployment, type Manifest } from '../support/objects.ts';
+
+const run = promisify(execFile);
+const NS = 'team-a-tools';
+
+function policy(name: string, spec: Manifest): Manifest {
+  return { apiVersion: 'mcp-admission.dev/v1alpha1', kind: 'MCPTransportPolicy', metadata: { name }, spec };
+}
+
+describe('explain and audit on a real cluster', () => {
+  let env: E2E;
+  const cli = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+    try {
+      const { stdout, stderr } = await run(process.execPath, ['src/cli/main.ts', ...args, '--kubeconfig', env.controlPlane.kubeconfig], { cwd: REPO_ROOT });
+      return { code: 0, stdout, stderr };
+    } catch (err) {
+      const failed = err as { code: number; stdout: string; stderr: string };
+      return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+    }
+  };
+  /** Applies policies and waits until the webhook's dry runs show `ready`. */
+  const applyPolicies = async (objects: Manifest[], ready: () => Promise<boolean>): Promise<void> => {
+    await mustSucceed(env.kubectl, ['apply', '-f', '-'], { input: manifest(objects) });
+    const deadline = performance.now() + 10_000;
+    while (!(await ready())) {
+      assert.ok(performance.now() < deadline, 'the webhook sees the policies within 10 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const dryRun = (object: Manifest) => env.apply(object, ['--dry-run=server', '-o', 'json']);
+
+  before(async () => {
+    env = await startE2E();
+    await mustSucceed(env.kubectl, ['apply', '-f', '-'], {
+      input: manifest({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS, labels: { team: 'a' } } }),
+    });
+  });
+  after(() => env?.stop());
+
+  it('explain says what admission then does', async () => {
+    const server = mcpDeployment('explained', { namespace: NS, annotations: { protocol: 'sse' } });
+    await applyPolicies(
+      [
+        policy('cluster-default', { defaults: { maxSurge: '50%' }, bounds: { minTerminationGracePeriodSeconds: 45 } }),
+        policy('team-a', { namespaceSelector: { matchLabels: { team: 'a' } }, defaults: { terminationGracePeriodSeconds: 420 } }),
+      ],
+      async () => JSON.parse((await dryRun(server)).stdout || '{}').spec?.template?.spec?.terminationGracePeriodSeconds === 420,
+    );
+    const explained = await cli('explain', '-n', NS, '-o', 'json');
+    assert.equal(explained.code, 0, explained.stderr);
+    const e = JSON.parse(explained.stdout);
+    process.stderr.write(`e2e: mcp-admission explain -n ${NS} -o yaml:\n${(await cli('explain', '-n', NS)).stdout}\n`);
+    assert.deepEqual(e.policies, ['cluster-default', 'team-a']);
+    assert.deepEqual(e.defaults.terminationGracePeriodSeconds, { value: 420, from: 'MCPTransportPolicy team-a' });
+    assert.deepEqual(e.defaults.maxSurge, { value: '50%', from: 'MCPTransportPolicy cluster-default' });
+    assert.deepEqual(e.mode, { value: 'mutate', from: 'built-in default' });
+
+    const result = await dryRun(server);
+    assert.equal(result.code, 0, result.stderr);
+    const stored = JSON.parse(result.stdout);
+    assert.equal(stored.spec.template.spec.terminationGracePeriodSeconds, e.defaults.terminationGracePeriodSeconds.value);
+    assert.equal(stored.spec.strategy.rollingUpdate.maxSurge, e.defaults.maxSurge.value);
+    assert.equal(stored.spec.strategy.rollingUpdate.maxUnavailable, 0);
+  });
+
+  it('audit lists an object created under mode off as would-refuse once the mode is validate, and compliant after the fix', async () => {
+    const server = mcpDeployment('legacy', { namespace: NS, annotations: { protocol: 'sse' } }, { strategy: { type: 'Recreate' } });
+    await applyPolicies([policy('team-a', { namespaceSelector: { matchLabels: { team: 'a' } }, mode: 'off' })], async () => (await dryRun(server)).code === 0);
+    await mustSucceed(env.kubectl, ['apply', '-f', '-'], { input: manifest(server) });
+
+    const underOff = await cli('audit', '-n', NS, '-o', 'json');
+    assert.equal(underOff.code, 0, underOff.stderr);
+    assert.deepEqual(JSON.parse(underOff.stdout).map((e: Manifest) => [e.name, e.verdict, e.reason]), [['legacy', 'not-judged', 'mode off']]);
+
+    await applyPolicies([policy('team-a', { namespaceSelector: { matchLabels: { team: 'a' } }, mode: 'validate' })], async () => (await dryRun({ ...server, metadata: { ...server.metadata, name: 'probe-validate' } })).code !== 0);
+    const table = await cli('audit', '-n', NS);
+    process.stderr.write(`e2e: mcp-admission audit -n ${NS}:\n${table.stdout}\n`);
+    assert.equal(table.code, 1, table.stderr);
+    assert.match(table.stdout, /^NAMESPACE\s+KIND\s+NAME\s+MODE\s+VERDICT\n/);
+    assert.match(table.stdout, new RegExp(`${NS}\\s+Deployment\\s+legacy\\s+validate\\s+would-refuse`));
+    const [entry] = JSON.parse((await cli('audit', '-A', '-o', 'json')).stdout);
+    assert.equal(entry.verdict, 'would-refuse');
+    assert.ok(entry.fixes.some((f: Manifest) => f.field === 'spec.strategy.type'));
+
+    // The fixes the audit gives, as kubectl patches, applied together (the
+    // webhook judges the whole object, so one at a time would be refused).
+    const patches = entry.fixes.map((f: Manifest) => f.message.match(/kubectl patch deployment\/legacy -n \S+ --type=merge -p '([^']+)'/)?.[1]);
+    assert.ok(patches.every(Boolean), 'every fix carries a kubectl patch command');
+    const merged = patches.map((p: string) => JSON.parse(p)).reduce((a: Manifest, b: Manifest) => deepMerge(a, b), {});
+    await mustSucceed(env.kubectl, ['patch', 'deployment/legacy', '-n', NS, '--type=merge', '-p', JSON.stringify(merged)]);
+    const fixed = await cli('audit', '-n', NS, '-o', 'json');
+    assert.equal(fixed.code, 0, fixed.stdout);
+    assert.deepEqual(JSON.parse(fixed.stdout).map((e: Manifest) => [e.name, e.verdict]), [['legacy', 'compliant']]);
+  });
+});
+
+function deepMerge(a: Manifest, b: Manifest): Manifest {
+  const out: Manifest = { ...a };
+  for (const [key, value] of Object.entries(b)) {
+    out[key] = value && typeof value === 'object' && !Array.isArray(value) && typeof out[key] === 'object' ? deepMerge(out[key], value) : value;
+  }
+  return out;
+}
