@@ -10,6 +10,7 @@ import { Server as TlsServer } from 'node:tls';
 import type { Logger } from 'pino';
 import type { CertificateSource } from './certificate-source.ts';
 import type { AdmissionMetrics } from './metrics.ts';
+import { serverTlsOptions } from './tls-settings.ts';
 import type express from 'express';
 
 /** Time a just-accepted connection has to send its request once the listener is closed. */
@@ -20,6 +21,44 @@ const IDLE_CONNECTION_GRACE_MS = 1000;
  * nothing legitimate runs longer; well inside the pod's 30 s grace period.
  */
 const DRAIN_TIMEOUT_MS = 10_000;
+
+/**
+ * Idle keep-alive connections outlive the API server's: its webhook client
+ * (client-go transport/cache.go, through k8s.io/apimachinery
+ * pkg/util/net/http.go SetOldTransportDefaults) takes IdleConnTimeout from
+ * Go's http.DefaultTransport, 90 s. Closing first races the API server's next
+ * request on the same connection, which it then sees as a failed call.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 120_000;
+/**
+ * A client gets this long to finish the TLS handshake, then to send its
+ * request headers. The API server does both in milliseconds; a tenant that
+ * trickles them holds a connection (some 55 KB) for this long.
+ */
+export const HANDSHAKE_TIMEOUT_MS = 5_000;
+export const HEADERS_TIMEOUT_MS = 5_000;
+/**
+ * Node enforces headersTimeout and requestTimeout only when it sweeps its
+ * connections, every connectionsCheckingInterval (30 s by default), so a
+ * 10 s headers timeout held connections 30-40 s. A sweep walks only the
+ * connections with a request in progress: once a second costs nothing.
+ */
+export const CONNECTIONS_CHECKING_INTERVAL_MS = 1_000;
+/**
+ * Whole request, body included, and any wait for the in-flight byte
+ * budget (body-budget.ts): the API server has given up after timeoutSeconds
+ * (5 in deploy/, at most 30) anyway.
+ */
+export const REQUEST_TIMEOUT_MS = 30_000;
+/**
+ * Connections at once; more are closed as they arrive. At some 55 KB each
+ * (BENCHMARKS.md, hostile tenant) 1,000 take 55 MB of the pod's 384 Mi. The
+ * API server keeps up to 25 idle connections per webhook host
+ * (client-go transport/cache.go idleConnsPerHost), so this leaves room for
+ * many API servers and bursts, while a tenant opening thousands cannot
+ * exhaust memory; its connections are cut by the timeouts above.
+ */
+export const MAX_CONNECTIONS = 1_000;
 
 export interface ServerOptions {
   app: express.Express;
@@ -32,6 +71,8 @@ export interface ServerOptions {
   shutdownDelayMs: number;
   /** Longest wait for open connections once the listener is closed; default 10 s. */
   drainTimeoutMs?: number;
+  /** Connections at once; default {@link MAX_CONNECTIONS}. */
+  maxConnections?: number;
 }
 
 export interface RunningServer {
@@ -47,16 +88,24 @@ export interface RunningServer {
 export async function startServers(options: ServerOptions): Promise<RunningServer> {
   const { certificates, logger } = options;
   let accepting = true;
-  // A client that opens a connection and never finishes the handshake gets
-  // 10 s, not Node's default 2 minutes.
-  const https: HttpsServer = createHttpsServer({ ...certificates.current(), minVersion: 'TLSv1.2', handshakeTimeout: 10_000 }, (req, res) => {
-    // While draining, every answer closes its connection, so keep-alive
-    // clients (the API server) open their next one to a pod that stays.
-    if (!accepting) res.setHeader('connection', 'close');
-    options.app(req, res);
-  });
-  // The API server keeps connections to webhooks open and reuses them; idle
-  // ones may stay a while, but a client that sends headers slowly may not.
+  const https: HttpsServer = createHttpsServer(
+    {
+      ...serverTlsOptions(certificates.current()),
+      // Node's default is 2 minutes.
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+      headersTimeout: HEADERS_TIMEOUT_MS,
+      requestTimeout: REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS,
+    },
+    (req, res) => {
+      // While draining, every answer closes its connection, so keep-alive
+      // clients (the API server) open their next one to a pod that stays.
+      if (!accepting) res.setHeader('connection', 'close');
+      options.app(req, res);
+    },
+  );
+  https.maxConnections = options.maxConnections ?? MAX_CONNECTIONS;
   // Every TCP connection, from before its handshake on: the HTTP layer's
   // closeAllConnections() knows only connections that finished one.
   const sockets = new Set<Socket>();
@@ -64,11 +113,8 @@ export async function startServers(options: ServerOptions): Promise<RunningServe
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });
-  https.keepAliveTimeout = 65_000;
-  https.headersTimeout = 10_000;
-  https.requestTimeout = 30_000;
   certificates.onChange((pair) => {
-    https.setSecureContext({ ...pair, minVersion: 'TLSv1.2' });
+    https.setSecureContext(serverTlsOptions(pair));
     logger.info('serving certificate reloaded');
   });
 
