@@ -14,6 +14,8 @@ import { completeReview, errored } from '../admission/response.ts';
 import { findResource } from '../admission/resources.ts';
 import { decodeAdmissionReview } from '../admission/admission-review.ts';
 import { SettingsUnavailableError } from '../settings/settings-unavailable.ts';
+import { ByteBudget, waitForBodyBudget } from './body-budget.ts';
+import { clip, identifierProblem, loggable, MAX_ERROR_MESSAGE_LENGTH } from './bounds.ts';
 import { countFindings, type AdmissionMetrics } from './metrics.ts';
 
 /**
@@ -23,6 +25,21 @@ import { countFindings, type AdmissionMetrics } from './metrics.ts';
  */
 export const MAX_BODY_BYTES = 7 * 1024 * 1024;
 
+/**
+ * Request bytes held at once across connections (body-budget.ts): room for
+ * two reviews at the body limit. Judging one takes several times its size,
+ * one at a time on the event loop; two in flight keep the loop busy while
+ * the next is read, and stay well inside the pod's 384 Mi (BENCHMARKS.md,
+ * hostile tenant).
+ */
+export const IN_FLIGHT_BODY_BYTES = 2 * MAX_BODY_BYTES;
+/**
+ * Bodies up to this size skip the budget: nearly every real review (a
+ * Deployment and its old copy are a few KB to tens of KB), and at most
+ * maxConnections × 64 KiB together (64 MB at 1,000 connections).
+ */
+export const SMALL_BODY_BYTES = 64 * 1024;
+
 export interface AppDeps {
   admission: AdmissionDeps;
   logger: Logger;
@@ -31,6 +48,8 @@ export interface AppDeps {
   ready: () => boolean;
   /** Log request objects (never on by default: they can hold secrets in env vars). */
   logObjects?: boolean;
+  /** Bytes of request bodies in flight at once; default {@link IN_FLIGHT_BODY_BYTES}. */
+  bodyBudget?: ByteBudget;
 }
 
 type Webhook = (request: Parameters<typeof mutateRequest>[0], deps: AdmissionDeps) => Outcome;
@@ -46,9 +65,10 @@ export function createApp(deps: AppDeps): express.Express {
     res.status(ready ? 200 : 503).type('text/plain').send(ready ? 'ok' : 'not ready');
   });
 
+  const budget = waitForBodyBudget(deps.bodyBudget ?? new ByteBudget(IN_FLIGHT_BODY_BYTES), { smallBytes: SMALL_BODY_BYTES, maxBodyBytes: MAX_BODY_BYTES });
   const body = express.raw({ type: () => true, limit: MAX_BODY_BYTES });
-  app.post('/mutate', body, (req, res) => handleAdmissionReview(req, res, 'mutate', mutateRequest, deps));
-  app.post('/validate', body, (req, res) => handleAdmissionReview(req, res, 'validate', validateRequest, deps));
+  app.post('/mutate', budget, body, (req, res) => handleAdmissionReview(req, res, 'mutate', mutateRequest, deps));
+  app.post('/validate', budget, body, (req, res) => handleAdmissionReview(req, res, 'validate', validateRequest, deps));
 
   app.use((_req, res) => void res.status(404).json({ error: 'not found: POST /mutate or /validate' }));
   const onError: ErrorRequestHandler = (err: { status?: number; type?: string; message?: string }, _req, res, _next) => {
@@ -72,7 +92,7 @@ function bounded(change: string): string {
 }
 
 function errorReview(apiVersion: string | undefined, uid: string, code: number, message: string) {
-  return completeReview((apiVersion ?? 'admission.k8s.io/v1') as 'admission.k8s.io/v1', uid, errored(code, message));
+  return completeReview((apiVersion ?? 'admission.k8s.io/v1') as 'admission.k8s.io/v1', uid, errored(code, clip(message, MAX_ERROR_MESSAGE_LENGTH)));
 }
 
 function handleAdmissionReview(req: Request, res: Response, webhook: 'mutate' | 'validate', decide: Webhook, deps: AppDeps): void {
@@ -83,7 +103,7 @@ function handleAdmissionReview(req: Request, res: Response, webhook: 'mutate' | 
 
   if (!decoded.ok) {
     deps.metrics.requests.observe({ webhook, operation: 'unknown', kind: 'unknown', decision: 'invalid', dry_run: 'false' }, seconds());
-    deps.logger.warn({ webhook, uid: decoded.uid, code: decoded.code, reason: decoded.message }, 'rejected malformed AdmissionReview');
+    deps.logger.warn({ webhook, uid: loggable(decoded.uid), code: decoded.code, reason: loggable(decoded.message) }, 'rejected malformed AdmissionReview');
     const status = decoded.uid ? 200 : decoded.code;
     res.status(status).json(errorReview(decoded.apiVersion, decoded.uid ?? '', decoded.code, decoded.message));
     return;
@@ -91,29 +111,42 @@ function handleAdmissionReview(req: Request, res: Response, webhook: 'mutate' | 
 
   const { apiVersion, request } = decoded;
   const meta = (request.object as { metadata?: { name?: string } } | undefined)?.metadata;
+  // Every string here is the client's choice: logged bounded.
   const context = {
     webhook,
-    uid: request.uid,
-    kind: request.kind.kind,
-    namespace: request.namespace,
-    name: request.name ?? meta?.name,
+    uid: loggable(request.uid),
+    kind: loggable(request.kind.kind),
+    namespace: loggable(request.namespace),
+    name: loggable(request.name ?? meta?.name),
     operation: request.operation,
     dryRun: request.dryRun === true,
   };
   let outcome: Outcome;
-  try {
-    outcome = decide(request, deps.admission);
-  } catch (err) {
-    if (err instanceof SettingsUnavailableError) {
-      // Not ready: no endpoint routes the API server here, but a direct
-      // caller, or an API server with a stale endpoint, gets a refusal to
-      // decide rather than a decision under the wrong policy.
-      deps.logger.warn({ ...context, reason: err.message }, 'review refused: policies not loaded');
-      outcome = { result: errored(503, `mcp-admission cannot decide yet: ${err.message}`), decision: 'invalid' };
-    } else {
-      deps.logger.error({ ...context, err }, 'admission failed unexpectedly');
-      outcome = { result: errored(500, `mcp-admission failed to decide: ${(err as Error).message}`), decision: 'invalid' };
+  const problem = identifierProblem(request);
+  if (problem) {
+    outcome = { result: errored(400, problem), decision: 'invalid' };
+  } else {
+    try {
+      outcome = decide(request, deps.admission);
+    } catch (err) {
+      if (err instanceof SettingsUnavailableError) {
+        // Not ready: no endpoint routes the API server here, but a direct
+        // caller, or an API server with a stale endpoint, gets a refusal to
+        // decide rather than a decision under the wrong policy.
+        deps.logger.warn({ ...context, reason: err.message }, 'review refused: policies not loaded');
+        outcome = { result: errored(503, `mcp-admission cannot decide yet: ${err.message}`), decision: 'invalid' };
+      } else {
+        deps.logger.error({ ...context, err }, 'admission failed unexpectedly');
+        outcome = { result: errored(500, `mcp-admission failed to decide: ${(err as Error).message}`), decision: 'invalid' };
+      }
     }
+  }
+  // An error that is not a denial may repeat what the client sent (an
+  // unknown kind, an object's kind): answered bounded. Denials are our own
+  // findings about an object whose names are bounded above.
+  const status = outcome.result.status;
+  if (status && status.code !== 403 && status.message.length > MAX_ERROR_MESSAGE_LENGTH) {
+    outcome = { ...outcome, result: { ...outcome.result, status: { ...status, message: clip(status.message, MAX_ERROR_MESSAGE_LENGTH) } } };
   }
   const duration = seconds();
   const decision = (outcome.result.status?.code ?? 0) >= 500 ? 'errored' : outcome.decision;
