@@ -26,13 +26,15 @@ import { countFindings, type AdmissionMetrics } from './metrics.ts';
 export const MAX_BODY_BYTES = 7 * 1024 * 1024;
 
 /**
- * Request bytes held at once across connections (body-budget.ts): room for
- * two reviews at the body limit. Judging one takes several times its size,
- * one at a time on the event loop; two in flight keep the loop busy while
- * the next is read, and stay well inside the pod's 384 Mi (BENCHMARKS.md,
- * hostile tenant).
+ * Request bytes held at once across connections (body-budget.ts): one
+ * review at the body limit, or several smaller big ones. Judging a review
+ * takes several times its size and blocks the event loop while it runs: with
+ * two 7 MiB reviews in flight, 16 senders still drove the peak to 385 MB of
+ * the pod's 384 Mi and small reviews to 1.5 s; one at a time keeps both in
+ * bounds (BENCHMARKS.md, hostile tenant). Real reviews near the limit are
+ * rare, and one that waits is answered a little later, not refused.
  */
-export const IN_FLIGHT_BODY_BYTES = 2 * MAX_BODY_BYTES;
+export const IN_FLIGHT_BODY_BYTES = MAX_BODY_BYTES;
 /**
  * Bodies up to this size skip the budget: nearly every real review (a
  * Deployment and its old copy are a few KB to tens of KB), and at most
