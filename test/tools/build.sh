@@ -58,6 +58,18 @@ require_go() {
   fi
 }
 
+# YAML files as one stream, each its own document: upstream files may or may
+# not start with `---` or end with a newline, and without a separator two
+# files would run into one document (kubectl then sees only the last).
+concat_yaml() { # file...
+  local f
+  for f in "$@"; do
+    echo "---"
+    cat "$f"
+    [ -z "$(tail -c 1 "$f")" ] || echo
+  done
+}
+
 go_build() { # tool, module dir, package, ldflags[, build tags]
   (cd "$2" && CGO_ENABLED=0 nice -n 10 go build -trimpath -tags "${5:-}" -ldflags "$4" -o "$file.tmp" "$3")
   mv "$file.tmp" "$file"
@@ -99,9 +111,9 @@ build() { # tool
       local module_dir channel
       module_dir=$(cd "$here/gateway-api" && go mod download -json "$tool_module" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
       for channel in experimental standard; do
-        local crds=("$module_dir/config/crd/$channel"/*.yaml)
+        local crds=("$module_dir/config/crd/$channel"/gateway.networking.*.yaml) # not kustomization.yaml
         [ -f "${crds[0]}" ] || { echo "test/tools/build.sh: no CRDs in $module_dir/config/crd/$channel" >&2; exit 1; }
-        cat "${crds[@]}" > "$dir/$channel-install.yaml.tmp"
+        concat_yaml "${crds[@]}" > "$dir/$channel-install.yaml.tmp"
         mv "$dir/$channel-install.yaml.tmp" "$dir/$channel-install.yaml"
       done
       ;;
@@ -112,7 +124,7 @@ build() { # tool
       module_dir=$(cd "$here/cert-manager" && go mod download -json "$tool_module" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
       local crds=("$module_dir/deploy/crds"/*.yaml)
       [ -f "${crds[0]}" ] || { echo "test/tools/build.sh: no CRDs in $module_dir/deploy/crds" >&2; exit 1; }
-      cat "${crds[@]}" > "$file.tmp"
+      concat_yaml "${crds[@]}" > "$file.tmp"
       mv "$file.tmp" "$file"
       ;;
   esac
