@@ -6,7 +6,6 @@
  *
  * Exit codes: 0 every object allowed, 1 any denied, 2 bad input.
  */
-import { readFile } from 'node:fs/promises';
 import fastJsonPatch, { type Operation } from 'fast-json-patch';
 import { stringify } from 'yaml';
 import { z } from 'zod';
@@ -15,28 +14,52 @@ import { mutateRequest, validateRequest, type AdmissionDeps } from '../admission
 import { factsFromObjects } from '../admission/object-facts.ts';
 import { findResource } from '../admission/resources.ts';
 import type { AdmissionRequest } from '../admission/admission-review.ts';
+import { kindOf } from '../admission/offline.ts';
+import { readManifestInputs } from '../manifests/inputs.ts';
 import { parseManifests } from '../manifests/parse.ts';
+import type { TransportPolicy } from '../policy/transport-policy.ts';
 import { loadPolicyFile } from '../settings/policy-file.ts';
-import { staticSettings } from '../settings/static-source.ts';
+import { staticSettings, type NamespaceLabels } from '../settings/static-source.ts';
+import { mergeNamespaceLabels, parseNamespaceLabels } from './namespace-labels.ts';
 import { flagUsage, parseConfig, type Flags } from './config.ts';
 
 const REVIEW_FLAGS: Flags = {
-  filename: { help: 'manifests to review, YAML or JSON, - for stdin', short: 'f' },
+  filename: { help: 'manifests to review: a file, a directory (its .yaml/.yml/.json), - for stdin; repeatable', short: 'f', multiple: true },
+  recursive: { help: 'with a directory, its subdirectories too', short: 'R', type: 'boolean' },
   policy: { help: 'MCPTransportPolicy objects to decide with (default: built-in defaults)' },
-  output: { help: 'yaml or json (default yaml)', short: 'o' },
+  'namespace-labels': { help: 'NS=key=value,...: labels of a namespace, for label-selected policies; repeatable', multiple: true },
+  cluster: { help: 'take policies and namespace labels from the cluster (current kubeconfig)', type: 'boolean' },
+  kubeconfig: { help: 'with --cluster: this kubeconfig (default KUBECONFIG, ~/.kube/config, in-cluster)' },
+  output: { help: 'yaml, json or table (default yaml)', short: 'o' },
   'webhook-namespace': { help: `the webhook's own namespace, never judged (default ${DEFAULT_INSTALL_NAMESPACE})` },
+  help: { help: 'this help', short: 'h', type: 'boolean' },
 };
 
 const ReviewConfigShape = z.object({
-  filename: z.string({ error: 'give -f FILE, or -f - for stdin' }),
+  filename: z.array(z.string()).optional(),
+  recursive: z.stringbool().default(false),
   policy: z.string().optional(),
-  output: z.enum(['yaml', 'json']).default('yaml'),
+  namespaceLabels: z.array(z.string()).default([]),
+  cluster: z.stringbool().default(false),
+  kubeconfig: z.string().optional(),
+  output: z.enum(['yaml', 'json', 'table']).default('yaml'),
   webhookNamespace: z.string().default(DEFAULT_INSTALL_NAMESPACE),
+  help: z.stringbool().default(false),
 });
 
-const USAGE = `usage: mcp-admission review -f FILE|- [--policy FILE] [-o yaml|json] [--webhook-namespace NS]
+const USAGE = `usage: mcp-admission review -f FILE|DIR|- [-f ...] [-R] [--policy FILE | --cluster] [--namespace-labels NS=k=v,...]
+                            [-o yaml|json|table] [--webhook-namespace NS]
+
+Decides offline what the webhook would do to each object: the mutating
+webhook's patch, then the validating webhook on the result. Namespace labels
+for label-selected policies come from Namespace objects in the input,
+--namespace-labels, or the cluster (--cluster).
 
 ${flagUsage(REVIEW_FLAGS)}
+
+exit codes: 0 every object allowed, 1 any object denied, 2 bad input (no
+objects, unreadable files, an invalid policy, or a policy whose
+namespaceSelector cannot be evaluated for want of namespace labels)
 `;
 
 /** One entry of `review -o json` (DESIGN.md "Command line"). */
@@ -50,6 +73,8 @@ export interface ReviewEntry {
   changes: string[];
   object: unknown;
   denials: Array<{ field: string; message: string }>;
+  /** In mode `warn`: what mode `validate` would refuse, each with its whole fix. */
+  wouldDeny: Array<{ field: string; message: string }>;
   warnings: string[];
 }
 
@@ -93,6 +118,7 @@ function reviewOne(input: unknown, index: number, deps: AdmissionDeps): ReviewEn
     changes: [],
     object: input,
     denials: [],
+    wouldDeny: [],
     warnings: [],
   };
   // Kinds the webhook is not configured for never reach it: allowed as they are.
@@ -114,6 +140,7 @@ function reviewOne(input: unknown, index: number, deps: AdmissionDeps): ReviewEn
   const validation = validateRequest(request(entry.object), deps);
   entry.allowed = validation.result.allowed;
   entry.denials = (validation.result.status?.details?.causes ?? []).map(({ field, message }) => ({ field, message }));
+  entry.wouldDeny = (validation.wouldDeny ?? []).map(({ field, message }) => ({ field, message }));
   entry.warnings = validation.result.warnings ?? [];
   return entry;
 }
@@ -128,19 +155,112 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`mcp-admission review: ${(err as Error).message}\n\n${USAGE}`);
     return 2;
   }
+  if (options.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const usageError = (message: string): number => {
+    process.stderr.write(`mcp-admission review: ${message}\n\n${USAGE}`);
+    return 2;
+  };
+  if (!options.filename?.length) return usageError('give -f FILE, or -f - for stdin');
+  if (options.cluster && options.policy) return usageError('give --policy FILE or --cluster, not both');
   try {
-    const text = options.filename === '-' ? await readStdin() : await readFile(options.filename, 'utf8');
-    const policies = options.policy ? await loadPolicyFile(options.policy) : [];
-    const entries = reviewObjects(parseManifests(text, options.filename), {
-      settings: staticSettings(policies),
-      ownNamespace: options.webhookNamespace,
-    });
-    process.stdout.write(options.output === 'json' ? `${JSON.stringify(entries, null, 2)}\n` : stringify(entries, { aliasDuplicateObjects: false }));
+    const inputs = await readManifestInputs(options.filename, { recursive: options.recursive, stdin: readStdin });
+    const objects = inputs.flatMap(({ source, text }) => parseManifests(text, source));
+    if (objects.length === 0) throw new ReviewInputError(`no objects in ${options.filename.join(', ')}`);
+
+    let policies = options.policy ? await loadPolicyFile(options.policy) : [];
+    let clusterLabels: NamespaceLabels = new Map();
+    if (options.cluster) {
+      const [{ KubeConfig }, { readClusterPolicies }] = await Promise.all([import('@kubernetes/client-node'), import('../settings/cluster-read.ts')]);
+      const kubeConfig = new KubeConfig();
+      if (options.kubeconfig) kubeConfig.loadFromFile(options.kubeconfig);
+      else kubeConfig.loadFromDefault();
+      const cluster = await readClusterPolicies(kubeConfig);
+      policies = cluster.policies;
+      clusterLabels = cluster.namespaces;
+    }
+    // The flag wins over the input, the input over the cluster: the manifests
+    // say what the namespace will be once applied.
+    const labels = mergeNamespaceLabels(clusterLabels, namespacesInInput(objects), parseNamespaceLabels(options.namespaceLabels));
+    const unevaluable = unevaluableSelectors(objects, policies, labels, options.webhookNamespace);
+    if (unevaluable) throw new ReviewInputError(unevaluable);
+
+    const entries = reviewObjects(objects, { settings: staticSettings(policies, labels), ownNamespace: options.webhookNamespace });
+    process.stdout.write(
+      options.output === 'json'
+        ? `${JSON.stringify(entries, null, 2)}\n`
+        : options.output === 'table'
+          ? reviewTable(entries)
+          : stringify(entries, { aliasDuplicateObjects: false }),
+    );
     return entries.every((e) => e.allowed) ? 0 : 1;
   } catch (err) {
     process.stderr.write(`mcp-admission review: ${(err as Error).message}\n`);
     return 2;
   }
+}
+
+/** Labels of the Namespace objects among the input. */
+function namespacesInInput(objects: readonly unknown[]): Map<string, Record<string, string>> {
+  const found = new Map<string, Record<string, string>>();
+  for (const object of objects) {
+    const o = object as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown; labels?: unknown } };
+    if (o.apiVersion === 'v1' && o.kind === 'Namespace' && typeof o.metadata?.name === 'string') {
+      found.set(o.metadata.name, (o.metadata.labels ?? {}) as Record<string, string>);
+    }
+  }
+  return found;
+}
+
+/**
+ * Offline, a namespace's labels are known only when given. A policy that
+ * selects namespaces by any other label than the name cannot be matched
+ * against a namespace whose labels are unknown, and deciding as if it did
+ * not match would say "allowed" where the cluster refuses: say so instead.
+ */
+function unevaluableSelectors(objects: readonly unknown[], policies: readonly TransportPolicy[], labels: NamespaceLabels, ownNamespace: string): string | undefined {
+  const selecting = policies.filter((p) => {
+    const selector = p.spec.namespaceSelector;
+    if (!selector) return false;
+    const keys = [...Object.keys(selector.matchLabels ?? {}), ...(selector.matchExpressions ?? []).map((e) => e.key)];
+    return keys.some((key) => key !== 'kubernetes.io/metadata.name');
+  });
+  if (selecting.length === 0) return undefined;
+  const unknown = new Set<string>();
+  for (const object of objects) {
+    const o = object as { metadata?: { namespace?: string } };
+    if (!findResource(kindOf(object) ?? { group: '', version: '', kind: '' })) continue;
+    const namespace = o.metadata?.namespace ?? 'default';
+    if (namespace !== ownNamespace && !labels.has(namespace)) unknown.add(namespace);
+  }
+  if (unknown.size === 0) return undefined;
+  const names = [...unknown].sort();
+  return (
+    `cannot evaluate the namespaceSelector of MCPTransportPolicy ${selecting.map((p) => p.name).join(', ')} for namespace ${names.join(', ')}: ` +
+    `its labels are unknown offline. Add its Namespace object to the input, pass --namespace-labels ${names[0]}=key=value,..., or use --cluster.`
+  );
+}
+
+/** One row per object, then each problem with its fix, then a summary line. */
+export function reviewTable(entries: readonly ReviewEntry[]): string {
+  const verdict = (e: ReviewEntry) => (!e.allowed ? 'denied' : e.wouldDeny.length ? 'warned' : e.patch.length ? 'mutated' : 'allowed');
+  const rows = [['NAMESPACE', 'KIND', 'NAME', 'RESULT', 'CHANGES', 'PROBLEMS'], ...entries.map((e) => [
+    e.namespace ?? '', e.kind, e.name ?? '', verdict(e), String(e.changes.length), String(e.denials.length + e.wouldDeny.length),
+  ])];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const lines = rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('   ').trimEnd());
+  const details: string[] = [];
+  for (const e of entries) {
+    const problems = [...e.denials, ...e.wouldDeny];
+    if (problems.length === 0) continue;
+    const what = e.allowed ? 'would be denied in mode validate (warned now)' : 'denied';
+    details.push(`${e.kind.toLowerCase()}/${e.name} ${what}:\n${problems.map((p, i) => `  ${i + 1}. ${p.field}: ${p.message.replace(/\n/g, '\n     ')}`).join('\n')}`);
+  }
+  const count = (v: string) => entries.filter((e) => verdict(e) === v).length;
+  const summary = `${entries.length} object${entries.length === 1 ? '' : 's'}: ${count('allowed')} allowed, ${count('mutated')} mutated, ${count('warned')} warned, ${count('denied')} denied`;
+  return `${lines.join('\n')}\n${details.length ? `\n${details.join('\n\n')}\n` : ''}\n${summary}\n`;
 }
 
 async function readStdin(): Promise<string> {

@@ -46,6 +46,9 @@ export const SERVE_FLAGS: Flags = {
 export const SERVE_USAGE = `usage: mcp-admission serve [flags]
 
 ${flagUsage(SERVE_FLAGS)}
+  -h, --help                     this help
+
+exit codes: 0 stopped by SIGTERM or SIGINT after draining, 2 bad flags or environment
 `;
 
 export function parseServeConfig(args: readonly string[], env: NodeJS.ProcessEnv): ServeConfig {

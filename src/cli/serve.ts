@@ -103,6 +103,10 @@ function certificateSource(config: ServeConfig, logger: Logger, metrics: Admissi
 }
 
 export async function run(args: string[]): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(SERVE_USAGE);
+    return 0;
+  }
   let config: ServeConfig;
   try {
     config = parseServeConfig(args, process.env);

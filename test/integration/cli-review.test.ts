@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -37,7 +40,7 @@ describe('mcp-admission review', () => {
       ['Deployment', 'tools', 'weather', true, 0],
       ['Service', 'tools', 'weather', true, 0],
     ]);
-    assert.deepEqual(Object.keys(entries[0]), ['kind', 'namespace', 'name', 'allowed', 'patch', 'changes', 'object', 'denials', 'warnings']);
+    assert.deepEqual(Object.keys(entries[0]), ['kind', 'namespace', 'name', 'allowed', 'patch', 'changes', 'object', 'denials', 'wouldDeny', 'warnings']);
     assert.deepEqual(entries[0].changes, [
       'strategy (unset) -> RollingUpdate(maxSurge 25%, maxUnavailable 0)',
       'terminationGracePeriodSeconds 30 -> 120',
@@ -93,12 +96,13 @@ describe('mcp-admission review', () => {
 
   const bad: Array<[string, string[], string | undefined, RegExp]> = [
     ['no -f', [], undefined, /usage/],
-    ['missing file', ['-f', 'nope.yaml'], undefined, /ENOENT/],
+    ['missing file', ['-f', 'nope.yaml'], undefined, /cannot read nope\.yaml: no such file/],
+    ['zero objects', ['-f', '-'], '---\n# nothing\n', /no objects in -/],
     ['malformed YAML', ['-f', '-'], 'kind: [unclosed', /document 1/],
     ['an object without kind', ['-f', '-'], 'metadata: {name: x}', /no apiVersion or kind/],
     ['a Deployment that is not one', ['-f', '-'], 'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x, labels: {app.kubernetes.io/component: mcp-server}}\nspec: 3', /does not match Deployment/],
     ['an invalid policy file', ['-f', 'examples/sse-server.yaml', '--policy', '-'], undefined, /policy/],
-    ['unknown output', ['-f', 'examples/sse-server.yaml', '-o', 'table'], undefined, /usage/],
+    ['unknown output', ['-f', 'examples/sse-server.yaml', '-o', 'xml'], undefined, /usage/],
   ];
   for (const [name, args, input, message] of bad) {
     it(`exits 2 on bad input: ${name}`, () => {
@@ -157,5 +161,59 @@ spec:
     const [, service, ingress] = JSON.parse(refused.stdout);
     assert.deepEqual(service.denials.map((d: any) => d.field), ['metadata.annotations[traefik.ingress.kubernetes.io/service.nativelb]']);
     assert.deepEqual(ingress.denials.map((d: any) => d.field), ['spec.defaultBackend.service.name']);
+  });
+
+  describe('never disagrees silently with the cluster', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mcp-admission-review-'));
+    const policyFile = join(dir, 'policy.yaml');
+    writeFileSync(policyFile, 'apiVersion: mcp-admission.dev/v1alpha1\nkind: MCPTransportPolicy\nmetadata: {name: team-a}\nspec: {mode: validate, namespaceSelector: {matchLabels: {team: a}}}\n');
+    const server = readFileSync(join(root, 'examples/sse-server.yaml'), 'utf8');
+    const namespace = 'apiVersion: v1\nkind: Namespace\nmetadata: {name: tools, labels: {team: a}}\n';
+
+    it('exits 2 with the reason when a label-selected policy meets a namespace of unknown labels', () => {
+      const out = review(['-f', 'examples/sse-server.yaml', '--policy', policyFile]);
+      assert.equal(out.status, 2);
+      assert.match(out.stderr, /cannot evaluate the namespaceSelector of MCPTransportPolicy team-a for namespace tools: its labels are unknown offline/);
+    });
+
+    it('takes namespace labels from a Namespace in the input, as the cluster would', () => {
+      const out = review(['-f', '-', '--policy', policyFile, '-o', 'json'], `${namespace}---\n${server}`);
+      assert.equal(out.status, 1, out.stderr);
+      const deployment = JSON.parse(out.stdout).find((e: any) => e.kind === 'Deployment');
+      assert.equal(deployment.allowed, false, 'mode validate of team-a applies');
+    });
+
+    it('takes namespace labels from --namespace-labels; in mode warn keeps the whole fix in wouldDeny', () => {
+      const warnFile = join(dir, 'warn.yaml');
+      writeFileSync(warnFile, readFileSync(policyFile, 'utf8').replace('mode: validate', 'mode: warn'));
+      const out = review(['-f', 'examples/sse-server.yaml', '--policy', warnFile, '--namespace-labels', 'tools=team=a', '-o', 'json']);
+      assert.equal(out.status, 0, out.stderr);
+      const deployment = JSON.parse(out.stdout).find((e: any) => e.kind === 'Deployment');
+      assert.ok(deployment.wouldDeny.length > 0);
+      assert.ok(deployment.wouldDeny.every((d: any) => /Fix:|kubectl patch/.test(d.message)), 'each with its fix');
+      assert.ok(deployment.wouldDeny.some((d: any) => d.message.length > 256), 'not cut to the 256 characters of a warning');
+    });
+
+    it('reads repeated -f and directories, recursively with -R; prints a table with a summary line', () => {
+      mkdirSync(join(dir, 'manifests/nested'), { recursive: true });
+      writeFileSync(join(dir, 'manifests/server.yaml'), server);
+      writeFileSync(join(dir, 'manifests/nested/ns.yaml'), namespace);
+      writeFileSync(join(dir, 'manifests/notes.txt'), 'not a manifest');
+      const flat = review(['-f', join(dir, 'manifests'), '-o', 'json']);
+      assert.equal(JSON.parse(flat.stdout).length, 2);
+      const deep = review(['-f', join(dir, 'manifests'), '-R', '-f', 'examples/sse-server.yaml', '--policy', policyFile, '-o', 'table']);
+      assert.equal(deep.status, 1, deep.stderr);
+      assert.match(deep.stdout, /^NAMESPACE\s+KIND\s+NAME\s+RESULT\s+CHANGES\s+PROBLEMS\n/);
+      assert.match(deep.stdout, /\n5 objects: 1 allowed, 0 mutated, 0 warned, 4 denied\n$/);
+    });
+
+    it('--help gives flags, defaults and exit codes', () => {
+      for (const command of ['review', 'explain', 'audit', 'probe', 'serve']) {
+        const out = spawnSync(process.execPath, ['src/cli/main.ts', command, '--help'], { cwd: root, encoding: 'utf8' });
+        assert.equal(out.status, 0, `${command} --help: ${out.stderr}`);
+        assert.match(out.stdout, /usage: mcp-admission/, command);
+        assert.match(out.stdout, /exit/i, `${command} --help names its exit codes`);
+      }
+    });
   });
 });
