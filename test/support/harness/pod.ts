@@ -346,7 +346,9 @@ export async function startPod(options: PodOptions): Promise<Pod> {
   const proc = startProcess({
     name: `pod ${name}`,
     command: 'ip',
-    args: ['netns', 'exec', slot.netns, local.command, ...local.args.map(underMount)],
+    // Only the container's own arguments name paths inside the pod; the
+    // script path is this checkout's.
+    args: ['netns', 'exec', slot.netns, local.command, ...local.args.map((arg, i) => (i === 0 ? arg : underMount(arg)))],
     cwd: REPO_ROOT,
     env,
     logFile: join(dir, 'container.log'),
