@@ -111,6 +111,7 @@ describe('the prober ServiceAccount (real API server, installed in another names
     ['a label', ['deployment', 'weather', '-n', 'team', ...merge({ metadata: { labels: { tier: 'x' } } })], /may change only the mcp-admission.dev\/detected-protocol/],
     ['replicas', ['deployment', 'weather', '-n', 'team', ...merge({ spec: { replicas: 9 } })], /replicas, selector or pod labels/],
     ['the ServiceAccount of the pods', ['deployment', 'weather', '-n', 'team', ...merge({ spec: { template: { spec: { serviceAccountName: 'default', hostNetwork: true } } } })], /pod spec/],
+    ['a Traefik annotation to a value the webhook never writes', ['service', 'weather', '-n', 'team', ...annotate({ 'traefik.io/service.nativelb': 'false' })], /may change only the mcp-admission.dev\/detected-protocol/],
     ['a Service selector', ['service', 'weather', '-n', 'team', ...merge({ spec: { selector: { app: 'other' } } })], /may not change a Service's spec/],
     ['an unlabelled Deployment, even its annotations', ['deployment', 'plain', '-n', 'team', ...annotate({ [Annotations.detectedProtocol]: 'sse' })], /may change only MCP servers/],
   ];
