@@ -75,26 +75,10 @@ export function defineResource<S extends z.ZodType>(kind: ResourceKind, shape: S
 }
 
 export const RESOURCES: readonly Resource[] = [
-  defineResource({ group: 'apps', version: 'v1', kind: 'Deployment' }, DeploymentShape, {
-    workload: true,
-    mutate: mutateDeployment,
-    validate: validateDeployment,
-  }),
-  defineResource({ group: '', version: 'v1', kind: 'Service' }, ServiceShape, {
-    workload: true,
-    mutate: mutateService,
-    validate: validateService,
-  }),
-  defineResource({ group: 'networking.k8s.io', version: 'v1', kind: 'Ingress' }, IngressShape, {
-    workload: true,
-    mutate: mutateIngress,
-    validate: validateIngress,
-  }),
-  defineResource({ group: 'gateway.networking.k8s.io', version: 'v1', kind: 'HTTPRoute' }, HTTPRouteShape, {
-    workload: true,
-    mutate: mutateHTTPRoute,
-    validate: validateHTTPRoute,
-  }),
+  defineResource({ group: 'apps', version: 'v1', kind: 'Deployment' }, DeploymentShape, { workload: true, mutate: mutateDeployment, validate: validateDeployment }),
+  defineResource({ group: '', version: 'v1', kind: 'Service' }, ServiceShape, { workload: true, mutate: mutateService, validate: validateService }),
+  defineResource({ group: 'networking.k8s.io', version: 'v1', kind: 'Ingress' }, IngressShape, { workload: true, mutate: mutateIngress, validate: validateIngress }),
+  defineResource({ group: 'gateway.networking.k8s.io', version: 'v1', kind: 'HTTPRoute' }, HTTPRouteShape, { workload: true, mutate: mutateHTTPRoute, validate: validateHTTPRoute }),
   // The policy's own checks are richer than a shape (field paths, cross-field rules): it parses as unknown.
   defineResource({ group: POLICY_GROUP, version: POLICY_VERSION, kind: POLICY_KIND }, z.unknown(), {
     workload: false,

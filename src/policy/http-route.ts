@@ -18,20 +18,9 @@
  *   its Service carries `nativeLB` (see TRAEFIK_NATIVE_LB).
  */
 import type { Finding, Verdict } from './finding.ts';
-import {
-  APPLIED,
-  backendOf,
-  controllerFor,
-  mayMutateFrontDoor,
-  routesSse,
-  traefikServiceFindings,
-  TRAEFIK_NATIVE_LB,
-  unconfigurableControllerFinding,
-  unknownBackendWarnings,
-  type Backend,
-  type ClusterFacts,
-  type Controller,
-} from './front-door.ts';
+import { APPLIED, backendOf, controllerFor, mayMutateFrontDoor, routesSse, TRAEFIK_NATIVE_LB } from './front-door.ts';
+import { traefikServiceFindings, unconfigurableControllerFinding, unknownBackendWarnings } from './front-door.ts';
+import type { Backend, ClusterFacts, Controller } from './front-door.ts';
 import type { HTTPRoute } from './objects.ts';
 import type { TransportSettings } from './transport-settings.ts';
 import { copyJson, type Mutation } from './workload.ts';

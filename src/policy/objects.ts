@@ -20,6 +20,13 @@ export const ObjectMetaShape = z.looseObject({
   generation: z.number().optional(),
 });
 
+/** The fields every object begins with: apiVersion and kind (optional in a manifest) and metadata. */
+const objectHeader = {
+  apiVersion: z.string().optional(),
+  kind: z.string().optional(),
+  metadata: ObjectMetaShape,
+};
+
 const ContainerPortShape = z.looseObject({
   containerPort: z.number().int(),
   name: z.string().optional(),
@@ -37,9 +44,7 @@ const ContainerShape = z.looseObject({
 });
 
 export const DeploymentShape = z.looseObject({
-  apiVersion: z.string().optional(),
-  kind: z.string().optional(),
-  metadata: ObjectMetaShape,
+  ...objectHeader,
   spec: z.looseObject({
     replicas: z.number().int().nullish(),
     strategy: z
@@ -70,9 +75,7 @@ const ServicePortShape = z.looseObject({
 });
 
 export const ServiceShape = z.looseObject({
-  apiVersion: z.string().optional(),
-  kind: z.string().optional(),
-  metadata: ObjectMetaShape,
+  ...objectHeader,
   spec: z
     .looseObject({
       type: z.string().optional(),
@@ -109,9 +112,7 @@ const IngressServiceBackendShape = z.looseObject({
 const IngressBackendShape = z.looseObject({ service: IngressServiceBackendShape.nullish() });
 
 export const IngressShape = z.looseObject({
-  apiVersion: z.string().optional(),
-  kind: z.string().optional(),
-  metadata: ObjectMetaShape,
+  ...objectHeader,
   spec: z
     .looseObject({
       ingressClassName: z.string().nullish(),
@@ -146,9 +147,7 @@ const BackendRefShape = z.looseObject({
   port: z.number().int().optional(),
 });
 export const HTTPRouteShape = z.looseObject({
-  apiVersion: z.string().optional(),
-  kind: z.string().optional(),
-  metadata: ObjectMetaShape,
+  ...objectHeader,
   spec: z
     .looseObject({
       parentRefs: z.array(ParentRefShape).nullish(),
