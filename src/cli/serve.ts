@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import { createLogger } from './logger.ts';
+import type { RunningPolicyStatus } from './policy-status.ts';
 import type { SettingsSource } from '../admission/admission.ts';
 import type { ClusterFacts } from '../policy/front-door.ts';
 import { createApp } from '../server/app.ts';
@@ -46,21 +47,25 @@ async function settingsSource(config: ServeConfig, logger: Logger, metrics: Admi
   }
   // Loaded only here: the Kubernetes client is the largest part of the
   // webhook's memory, and file or built-in policies do not need it.
-  const [{ KubeConfig }, { ClusterSettingsSource }, { InformerClusterFacts }] = await Promise.all([
+  const [{ KubeConfig }, { ClusterSettingsSource }, { InformerClusterFacts }, { startPolicyStatus }] = await Promise.all([
     import('@kubernetes/client-node'),
     import('../settings/cluster-source.ts'),
     import('../kubernetes/cluster-facts.ts'),
+    import('./policy-status.ts'),
   ]);
   const kubeConfig = new KubeConfig();
   if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
   else kubeConfig.loadFromDefault();
+  let status: RunningPolicyStatus | undefined;
   const cluster = new ClusterSettingsSource({
     kubeConfig,
     logger,
-    onPolicies: (counts) => setPolicyCounts(metrics, counts),
+    // mcp_admission_policies{state} comes from the status plan, which also knows conflicts.
+    onChange: () => status?.changed(),
     onSyncError: () => metrics.policySyncErrors.inc(),
     onStale: (stale) => metrics.policyStale.set(stale ? 1 : 0),
   });
+  status = startPolicyStatus({ kubeConfig, cluster, namespace: config.namespace, logger, metrics });
   const facts = new InformerClusterFacts({ kubeConfig, logger });
   // Not awaited: the server answers /healthz at once, and /readyz once
   // policies and namespaces have been listed (failed lists are retried and
@@ -80,7 +85,7 @@ async function settingsSource(config: ServeConfig, logger: Logger, metrics: Admi
     // Services not at all differently, so the webhook still serves.
     ready: () => cluster.ready(),
     stop: async () => {
-      await Promise.all([cluster.stop(), facts.stop()]);
+      await Promise.all([status?.stop(), cluster.stop(), facts.stop()]);
     },
     facts,
   };

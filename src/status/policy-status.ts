@@ -91,7 +91,11 @@ export function planPolicyStatus(
     const settings = resolveSettings(valid, namespace.name, { 'kubernetes.io/metadata.name': namespace.name, ...namespace.labels });
     if (settings.exempt || settings.conflicts.length === 0) continue;
     const message = settings.conflicts.map((c) => c.message).join(' ');
-    for (const source of settings.sources) {
+    // The policies a conflict names (resolveSettings names each side), not
+    // every policy in force there: a cluster default that sets no bound is
+    // not part of it.
+    const named = new Set([...message.matchAll(/MCPTransportPolicy ([a-z0-9][-a-z0-9.]*[a-z0-9]|[a-z0-9])/g)].map((m) => m[1]));
+    for (const source of settings.sources.filter((s) => named.has(s))) {
       const entry = conflicts.get(source) ?? { namespaces: [], message };
       entry.namespaces.push(namespace.name);
       conflicts.set(source, entry);

@@ -52,6 +52,7 @@ describe('planPolicyStatus', () => {
       policy('cluster-default', { bounds: { minTerminationGracePeriodSeconds: 600 } }),
       policy('team-a', { namespaceSelector: { matchLabels: { team: 'a' } }, bounds: { maxTerminationGracePeriodSeconds: 300 } }),
       policy('team-b', { namespaceSelector: { matchLabels: { team: 'b' } }, defaults: { terminationGracePeriodSeconds: 900 } }),
+      policy('bystander', { namespaceSelector: { matchExpressions: [{ key: 'team', operator: 'Exists' }] }, defaults: { maxSurge: 2 } }),
     ];
     const plans = planPolicyStatus(stored, [
       { name: 'a-tools', labels: { team: 'a' } },
@@ -62,6 +63,7 @@ describe('planPolicyStatus', () => {
     assert.equal(byName['team-a']!.state, 'conflicting');
     assert.equal(byName['cluster-default']!.state, 'conflicting');
     assert.equal(byName['team-b']!.state, 'accepted');
+    assert.equal(byName['bystander']!.state, 'accepted', 'in force there too, but not part of the conflict');
     const conflicting = condition(byName['team-a']!, 'Conflicting');
     assert.equal(conflicting.status, 'True');
     assert.equal(conflicting.reason, 'BoundsConflict');

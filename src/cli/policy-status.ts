@@ -1,0 +1,89 @@
+/**
+ * Wires the MCPTransportPolicy status writer into `serve`: it plans from
+ * the cluster settings source's caches on every change and writes while
+ * this replica holds the Lease. Every replica plans, so each one's
+ * `mcp_admission_policies{state}` is right.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { CoordinationV1Api, V1MicroTime, type KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { LeaderElector, leaseTimings, type LeaseApi } from '../kubernetes/leader-election.ts';
+import { setPolicyCounts, type AdmissionMetrics, type PolicyState } from '../server/metrics.ts';
+import type { ClusterSettingsSource } from '../settings/cluster-source.ts';
+import { clusterPolicyStatusApi } from '../status/cluster-api.ts';
+import type { StoredPolicy } from '../status/policy-status.ts';
+import { PolicyStatusWriter } from '../status/policy-status-writer.ts';
+
+/** The Lease whose holder writes policy status, in the webhook's namespace. */
+export const STATUS_LEASE = 'mcp-admission-webhook-status';
+
+export interface PolicyStatusOptions {
+  kubeConfig: KubeConfig;
+  cluster: ClusterSettingsSource;
+  /** The webhook's namespace: the Lease lives there, and it is never judged. */
+  namespace: string;
+  logger: Logger;
+  metrics: AdmissionMetrics;
+}
+
+export interface RunningPolicyStatus {
+  /** Call on every policy or namespace change. */
+  changed(): void;
+  stop(): Promise<void>;
+}
+
+export function startPolicyStatus(options: PolicyStatusOptions): RunningPolicyStatus {
+  const { kubeConfig, logger, namespace } = options;
+  const identity = `${process.env.HOSTNAME || hostname()}_${randomBytes(4).toString('hex')}`;
+  const elector = new LeaderElector({
+    api: leaseApi(kubeConfig, namespace, STATUS_LEASE),
+    name: STATUS_LEASE,
+    namespace,
+    identity,
+    ...leaseTimings(15_000),
+    microTime: (date) => new V1MicroTime(date.getTime()),
+    onStartedLeading: () => {
+      logger.info({ lease: STATUS_LEASE, identity }, 'holding the status Lease: writing MCPTransportPolicy status');
+      writer.changed();
+    },
+    onStoppedLeading: () => logger.info({ lease: STATUS_LEASE, identity }, 'no longer holding the status Lease'),
+    onError: (err) => logger.warn({ lease: STATUS_LEASE, err: (err as Error).message }, 'status Lease election failed; retrying'),
+  });
+  const writer = new PolicyStatusWriter({
+    api: clusterPolicyStatusApi(kubeConfig),
+    // Informer objects are the API server's JSON: StoredPolicy reads them as such.
+    snapshot: () => options.cluster.snapshot() as { policies: readonly StoredPolicy[]; namespaces: Array<{ name: string; labels: Record<string, string> }> },
+    isLeader: () => elector.isLeader(),
+    ownNamespace: namespace,
+    logger,
+    instance: identity,
+    onPlanned: (plans) => {
+      const counts: Partial<Record<PolicyState, number>> = {};
+      for (const plan of plans) counts[plan.state] = (counts[plan.state] ?? 0) + 1;
+      setPolicyCounts(options.metrics, counts);
+    },
+  });
+  elector.start();
+  writer.start();
+  return {
+    changed: () => writer.changed(),
+    async stop() {
+      await writer.stop();
+      await elector.stop();
+    },
+  };
+}
+
+function leaseApi(kubeConfig: KubeConfig, namespace: string, name: string): LeaseApi {
+  const coordination = kubeConfig.makeApiClient(CoordinationV1Api);
+  return {
+    read: () =>
+      coordination.readNamespacedLease({ name, namespace }).catch((err: unknown) => {
+        if ((err as { code?: number }).code === 404) return undefined;
+        throw err;
+      }),
+    create: (lease) => coordination.createNamespacedLease({ namespace, body: lease }),
+    replace: (lease) => coordination.replaceNamespacedLease({ name, namespace, body: lease }),
+  };
+}
