@@ -6,6 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { manifest, mustSucceed, REPO_ROOT, startE2E, type E2E } from '../support/harness.ts';
@@ -39,6 +41,13 @@ describe('explain and audit on a real cluster', () => {
     }
   };
   const dryRun = (object: Manifest) => env.apply(object, ['--dry-run=server', '-o', 'json']);
+  const runReview = (args: string[], input: string): Promise<{ code: number; stdout: string; stderr: string }> =>
+    new Promise((resolve) => {
+      const child = execFile(process.execPath, ['src/cli/main.ts', 'review', ...args], { cwd: REPO_ROOT }, (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+      child.stdin?.end(input);
+    });
 
   before(async () => {
     env = await startE2E();
@@ -72,6 +81,29 @@ describe('explain and audit on a real cluster', () => {
     assert.equal(stored.spec.template.spec.terminationGracePeriodSeconds, e.defaults.terminationGracePeriodSeconds.value);
     assert.equal(stored.spec.strategy.rollingUpdate.maxSurge, e.defaults.maxSurge.value);
     assert.equal(stored.spec.strategy.rollingUpdate.maxUnavailable, 0);
+  });
+
+  it('review with a label-selected policy and the Namespace in its input answers as the cluster does', async () => {
+    const server = mcpDeployment('reviewed', { namespace: NS, annotations: { protocol: 'sse' } });
+    const validate = policy('team-a', { namespaceSelector: { matchLabels: { team: 'a' } }, mode: 'validate' });
+    await applyPolicies([validate], async () => (await dryRun(server)).code !== 0);
+    const cluster = await dryRun(server);
+    assert.notEqual(cluster.code, 0, 'the cluster refuses it');
+
+    const policyFile = join(env.dir, 'team-a-policy.json');
+    writeFileSync(policyFile, JSON.stringify(validate));
+    const namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS, labels: { team: 'a' } } };
+    const reviewed = await runReview(['-f', '-', '--policy', policyFile, '-o', 'json'], manifest([namespace, server]));
+    assert.equal(reviewed.code, 1, reviewed.stderr);
+    const entry = JSON.parse(reviewed.stdout).find((e: Manifest) => e.kind === 'Deployment');
+    assert.equal(entry.allowed, false);
+    // Each field the cluster names in its refusal, review names too.
+    for (const denial of entry.denials) assert.ok(cluster.stderr.includes(`${denial.field}:`), `${denial.field} in: ${cluster.stderr}`);
+
+    const unlabelled = await runReview(['-f', '-', '--policy', policyFile], manifest(server));
+    assert.equal(unlabelled.code, 2, 'without the namespace labels it says it cannot tell');
+    const fromCluster = await runReview(['-f', '-', '--cluster', '--kubeconfig', env.controlPlane.kubeconfig, '-o', 'json'], manifest(server));
+    assert.equal(fromCluster.code, 1, fromCluster.stderr);
   });
 
   it('audit lists an object created under mode off as would-refuse once the mode is validate, and compliant after the fix', async () => {
