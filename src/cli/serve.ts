@@ -3,13 +3,17 @@
  * metrics, certificate source and settings source, then the app and the
  * servers; nothing below this file reads flags, env or globals.
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { createLogger } from './logger.ts';
 import type { RunningPolicyStatus } from './policy-status.ts';
 import type { SettingsSource } from '../admission/admission.ts';
 import type { ClusterFacts } from '../policy/front-door.ts';
 import { createApp } from '../server/app.ts';
-import { DevelopmentCertificateSource, FileCertificateSource, type CertificateSource } from '../server/certificate-source.ts';
+import { DevelopmentCertificateSource, FileCertificateSource, type CertificateSource, type KeyPair } from '../server/certificate-source.ts';
+import { serviceHosts, summarize } from '../certificates/x509.ts';
 import { ConfigError } from './config.ts';
 import { SERVE_USAGE, parseServeConfig, type ServeConfig } from './serve-config.ts';
 import { createMetrics, setPolicyCounts, type AdmissionMetrics } from '../server/metrics.ts';
@@ -24,14 +28,31 @@ interface ReadySettings extends SettingsSource {
   facts?: ClusterFacts;
 }
 
-async function settingsSource(config: ServeConfig, logger: Logger, metrics: AdmissionMetrics): Promise<ReadySettings> {
-  const inCluster = process.env.KUBERNETES_SERVICE_HOST !== undefined;
+const inCluster = (): boolean => process.env.KUBERNETES_SERVICE_HOST !== undefined;
+
+/**
+ * The Kubernetes client configuration, made once on first use: the client
+ * is the largest part of the webhook's memory, and file or built-in
+ * policies with file certificates do not need it.
+ */
+function kubeConfigLoader(config: ServeConfig): () => Promise<KubeConfig> {
+  let loaded: Promise<KubeConfig> | undefined;
+  return () =>
+    (loaded ??= import('@kubernetes/client-node').then(({ KubeConfig }) => {
+      const kubeConfig = new KubeConfig();
+      if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
+      else kubeConfig.loadFromDefault();
+      return kubeConfig;
+    }));
+}
+
+async function settingsSource(config: ServeConfig, logger: Logger, metrics: AdmissionMetrics, kubeConfigOf: () => Promise<KubeConfig>): Promise<ReadySettings> {
   const source =
     config.policySource !== 'auto'
       ? config.policySource
       : config.policy
         ? 'file'
-        : config.kubeconfig || inCluster
+        : config.kubeconfig || inCluster()
           ? 'cluster'
           : 'builtin';
   if (source === 'file') {
@@ -45,17 +66,12 @@ async function settingsSource(config: ServeConfig, logger: Logger, metrics: Admi
     logger.info('no policy source: built-in defaults in force');
     return { ...staticSettings(), ready: () => true };
   }
-  // Loaded only here: the Kubernetes client is the largest part of the
-  // webhook's memory, and file or built-in policies do not need it.
-  const [{ KubeConfig }, { ClusterSettingsSource }, { InformerClusterFacts }, { startPolicyStatus }] = await Promise.all([
-    import('@kubernetes/client-node'),
+  const [kubeConfig, { ClusterSettingsSource }, { InformerClusterFacts }, { startPolicyStatus }] = await Promise.all([
+    kubeConfigOf(),
     import('../settings/cluster-source.ts'),
     import('../kubernetes/cluster-facts.ts'),
     import('./policy-status.ts'),
   ]);
-  const kubeConfig = new KubeConfig();
-  if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
-  else kubeConfig.loadFromDefault();
   let status: RunningPolicyStatus | undefined;
   const cluster = new ClusterSettingsSource({
     kubeConfig,
@@ -91,20 +107,111 @@ async function settingsSource(config: ServeConfig, logger: Logger, metrics: Admi
   };
 }
 
-function certificateSource(config: ServeConfig, logger: Logger, metrics: AdmissionMetrics): CertificateSource {
-  if (!config.tlsCert || !config.tlsKey) {
-    logger.warn('no --tls-cert/--tls-key: serving a self-signed development certificate for localhost and 127.0.0.1');
-    return new DevelopmentCertificateSource();
+interface Certificates {
+  source: CertificateSource;
+  /** Stops managing certificates (the Lease is released); serving goes on until the server stops. */
+  release?(): Promise<void>;
+}
+
+async function certificateSource(config: ServeConfig, logger: Logger, metrics: AdmissionMetrics, kubeConfigOf: () => Promise<KubeConfig>): Promise<Certificates> {
+  const mode = config.certificates ?? (config.tlsCert ? 'files' : config.kubeconfig || inCluster() ? 'self-managed' : 'development');
+  if (mode === 'development') {
+    logger.warn('serving a self-signed development certificate for localhost and 127.0.0.1');
+    return { source: new DevelopmentCertificateSource() };
   }
-  return new FileCertificateSource({
-    certFile: config.tlsCert,
-    keyFile: config.tlsKey,
+  if (mode === 'files') {
+    return {
+      source: new FileCertificateSource({
+        certFile: config.tlsCert as string,
+        keyFile: config.tlsKey as string,
+        onReload: () => metrics.certificateReloads.inc({ result: 'success' }),
+        onError: (err) => {
+          metrics.certificateReloads.inc({ result: 'failure' });
+          logger.warn({ err: err.message }, 'certificate reload failed; still serving the previous certificate');
+        },
+      }),
+    };
+  }
+  const [kubeConfig, { V1MicroTime }, { SecretCertificateSource }, { CertificateRotator }, { clusterCertificateApi, clusterLeaseApi }, { LeaderElector, leaseTimings }] =
+    await Promise.all([
+      kubeConfigOf(),
+      import('@kubernetes/client-node'),
+      import('../certificates/secret-source.ts'),
+      import('../certificates/rotator.ts'),
+      import('../certificates/cluster-api.ts'),
+      import('../kubernetes/leader-election.ts'),
+    ]);
+  const namespace = config.namespace;
+  const hosts = serviceHosts(config.serviceName, namespace, config.extraSan);
+  // The pod name (HOSTNAME) says who holds the Lease; the suffix keeps a
+  // restarted container from taking over its predecessor's record.
+  const identity = `${hostname()}_${randomBytes(4).toString('hex')}`;
+  let elector: InstanceType<typeof LeaderElector> | undefined;
+  const rotator = new CertificateRotator({
+    api: clusterCertificateApi(kubeConfig, namespace, config.certSecret, config.webhookConfigurations),
+    secretName: config.certSecret,
+    namespace,
+    configurations: config.webhookConfigurations,
+    policy: {
+      caLifetimeMs: config.caLifetime,
+      caRenewBeforeMs: config.caRenewBefore,
+      servingLifetimeMs: config.certLifetime,
+      servingRenewBeforeMs: config.certRenewBefore,
+      propagationMs: config.caBundlePropagation,
+      hosts,
+    },
+    checkIntervalMs: config.certCheckInterval,
+    isLeader: () => elector?.isLeader() ?? false,
+    logger,
+    onStep: (step) => metrics.certificateRotations.inc({ action: step.action }),
+  });
+  elector = new LeaderElector({
+    api: clusterLeaseApi(kubeConfig, namespace, config.certLease),
+    name: config.certLease,
+    namespace,
+    identity,
+    ...leaseTimings(config.leaseDuration),
+    microTime: (date) => new V1MicroTime(date.getTime()),
+    onStartedLeading: () => {
+      logger.info({ lease: config.certLease, identity }, 'holding the certificate Lease: managing the CA and serving certificate');
+      rotator.kick();
+    },
+    onStoppedLeading: () => logger.info({ lease: config.certLease, identity }, 'no longer holding the certificate Lease'),
+    onNewLeader: (holder) => logger.info({ lease: config.certLease, holder }, 'certificate Lease holder'),
+    onError: (err) => logger.warn({ err: (err as Error).message }, 'certificate Lease: call failed'),
+  });
+  logger.info({ secret: config.certSecret, namespace, hosts, configurations: config.webhookConfigurations }, 'self-managed certificates');
+  elector.start();
+  rotator.start();
+  const source = new SecretCertificateSource({
+    kubeConfig,
+    namespace,
+    name: config.certSecret,
     onReload: () => metrics.certificateReloads.inc({ result: 'success' }),
     onError: (err) => {
       metrics.certificateReloads.inc({ result: 'failure' });
-      logger.warn({ err: err.message }, 'certificate reload failed; still serving the previous certificate');
+      logger.warn({ err: err.message }, 'certificate Secret: cannot use it now; still serving the previous certificate');
     },
   });
+  const lease = elector;
+  return {
+    source,
+    async release() {
+      await rotator.stop();
+      await lease.stop();
+    },
+  };
+}
+
+/** Logs notAfter and serial of a pair now in use and sets the expiry gauge. */
+function reportCertificate(pair: KeyPair, logger: Logger, metrics: AdmissionMetrics): void {
+  const summary = summarize(pair.cert);
+  if (!summary) return;
+  metrics.certificateExpiry.set(Math.floor(summary.notAfter.getTime() / 1000));
+  logger.info(
+    { serial: summary.serial, notAfter: summary.notAfter.toISOString(), issuer: summary.issuer, names: summary.names },
+    'serving certificate loaded',
+  );
 }
 
 export async function run(args: string[]): Promise<number> {
@@ -121,9 +228,13 @@ export async function run(args: string[]): Promise<number> {
   }
   const logger = createLogger({ level: config.logLevel, base: { service: 'mcp-admission' } });
   const metrics = createMetrics();
-  const certificates = certificateSource(config, logger, metrics);
+  const kubeConfigOf = kubeConfigLoader(config);
+  const managed = await certificateSource(config, logger, metrics, kubeConfigOf);
+  const certificates = managed.source;
   await certificates.start();
-  const settings = await settingsSource(config, logger, metrics);
+  reportCertificate(certificates.current(), logger, metrics);
+  certificates.onChange((pair) => reportCertificate(pair, logger, metrics));
+  const settings = await settingsSource(config, logger, metrics, kubeConfigOf);
 
   let server: Awaited<ReturnType<typeof startServers>> | undefined;
   const app = createApp({
@@ -150,9 +261,13 @@ export async function run(args: string[]): Promise<number> {
       logger.info({ signal }, 'signal received');
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
+      // The Lease goes at once, so another replica takes over the
+      // certificates while this one drains.
+      const released = managed.release?.().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'releasing the certificate Lease failed'));
       running
         .shutdown()
         .then(() => settings.stop?.())
+        .then(() => released)
         .finally(resolve);
     };
     process.on('SIGTERM', stop);

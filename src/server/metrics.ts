@@ -38,6 +38,10 @@ export interface AdmissionMetrics {
   policySyncErrors: Counter;
   policyStale: Gauge;
   certificateReloads: Counter<'result'>;
+  /** notAfter of the serving certificate in use, Unix seconds. */
+  certificateExpiry: Gauge;
+  /** Steps the certificate Lease holder wrote, by action. */
+  certificateRotations: Counter<'action'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): AdmissionMetrics {
@@ -89,6 +93,17 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Admis
       name: 'mcp_admission_certificate_reloads_total',
       help: 'Serving certificate reloads, by result.',
       labelNames: ['result'],
+      registers: [registry],
+    }),
+    certificateExpiry: new Gauge({
+      name: 'mcp_admission_certificate_expiry_timestamp_seconds',
+      help: 'When the serving certificate in use expires (notAfter), in seconds since the Unix epoch.',
+      registers: [registry],
+    }),
+    certificateRotations: new Counter({
+      name: 'mcp_admission_certificate_rotation_steps_total',
+      help: 'Self-managed certificate steps written by the Lease holder, by action (create, add-authority, inject-bundle, issue-serving, retire-authorities, record-injection).',
+      labelNames: ['action'],
       registers: [registry],
     }),
   };

@@ -1,0 +1,116 @@
+/**
+ * Serving certificates read from the certificate Secret through the API
+ * server: a list-watch of that one Secret (field selector on its name, so
+ * RBAC can grant it by resourceName), not a mounted volume, so a new pair
+ * serves as soon as the API server has it rather than after the kubelet's
+ * next volume sync. Like the file source it checks a pair before using it
+ * and keeps the last good one; it is not ready until the first pair loads.
+ */
+import { CoreV1Api, ListWatch, Watch, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import { createSecureContext } from 'node:tls';
+import { restartOnWatchError } from '../kubernetes/informer.ts';
+import type { CertificateSource, KeyPair } from '../server/certificate-source.ts';
+
+/** Options for {@link SecretCertificateSource}. */
+export interface SecretCertificateSourceOptions {
+  kubeConfig: KubeConfig;
+  namespace: string;
+  name: string;
+  /** Reports a Secret whose pair cannot be used; the previous pair stays. */
+  onError?: (err: Error) => void;
+  onReload?: () => void;
+  restartDelayMs?: number;
+}
+
+/** Reads `tls.crt`/`tls.key` of a Secret into a pair; throws when they are missing or do not match. */
+export function pairFromSecret(secret: V1Secret): KeyPair {
+  const cert = secret.data?.['tls.crt'];
+  const key = secret.data?.['tls.key'];
+  if (!cert || !key) throw new Error(`Secret ${secret.metadata?.name ?? ''} has no tls.crt and tls.key yet`);
+  const pair = { cert: Buffer.from(cert, 'base64'), key: Buffer.from(key, 'base64') };
+  // Throws on a certificate and key that do not belong together.
+  createSecureContext(pair);
+  return pair;
+}
+
+/** See the module comment. */
+export class SecretCertificateSource implements CertificateSource {
+  private pair: KeyPair | undefined;
+  private readonly listeners: Array<(pair: KeyPair) => void> = [];
+  private readonly informer: ListWatch<V1Secret>;
+  private readonly options: SecretCertificateSourceOptions;
+  private first: { resolve: () => void; promise: Promise<void> };
+  private stopped = false;
+
+  constructor(options: SecretCertificateSourceOptions) {
+    this.options = options;
+    const core = options.kubeConfig.makeApiClient(CoreV1Api);
+    const fieldSelector = `metadata.name=${options.name}`;
+    this.informer = new ListWatch<V1Secret>(
+      `/api/v1/namespaces/${options.namespace}/secrets`,
+      new Watch(options.kubeConfig),
+      () => core.listNamespacedSecret({ namespace: options.namespace, fieldSelector }),
+      false,
+      undefined,
+      fieldSelector,
+    );
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => (resolve = r));
+    this.first = { resolve, promise };
+    for (const verb of ['add', 'update'] as const) this.informer.on(verb, (secret) => this.load(secret));
+    restartOnWatchError(this.informer, {
+      delayMs: options.restartDelayMs ?? 1000,
+      stopped: () => this.stopped,
+      onError: (err) => this.options.onError?.(err instanceof Error ? err : new Error(String(err))),
+    });
+  }
+
+  /** Resolves once the Secret holds a usable pair (the leader may still be creating it). */
+  async start(): Promise<void> {
+    const started = this.informer.start().catch((err: unknown) => {
+      this.options.onError?.(err as Error);
+      // The informer's error handler restarts it.
+    });
+    await started;
+    await this.first.promise;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    void this.informer.stop();
+  }
+
+  healthy(): boolean {
+    return this.pair !== undefined;
+  }
+
+  current(): KeyPair {
+    if (!this.pair) throw new Error('no serving certificate loaded from the Secret yet');
+    return this.pair;
+  }
+
+  onChange(listener: (pair: KeyPair) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private load(secret: V1Secret): void {
+    if (secret.metadata?.name !== this.options.name) return;
+    let pair: KeyPair;
+    try {
+      pair = pairFromSecret(secret);
+    } catch (err) {
+      // Not written yet by the leader, or damaged: keep serving what we have.
+      if (this.pair) this.options.onError?.(err as Error);
+      return;
+    }
+    if (this.pair && pair.cert.equals(this.pair.cert) && pair.key.equals(this.pair.key)) return;
+    const first = this.pair === undefined;
+    this.pair = pair;
+    if (first) {
+      this.first.resolve();
+      return;
+    }
+    this.options.onReload?.();
+    for (const listener of this.listeners) listener(pair);
+  }
+}
