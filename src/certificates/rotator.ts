@@ -11,7 +11,7 @@ import type { V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { planRotation, type RotationPolicy, type RotationStep } from './rotation.ts';
 import { bundleAuthorities, bundleDigest, readSecret, storedFacts, writeSecret, type StoredCertificates } from './stored.ts';
-import { createAuthority, fingerprint, issueServing, summarize, type PemPair } from './x509.ts';
+import { createAuthority, fingerprint, issueServing, pemBundle, summarize, type PemPair } from './x509.ts';
 
 /** A webhook configuration the bundle goes into. */
 export interface WebhookConfigurationBundles {
@@ -176,7 +176,7 @@ export class CertificateRotator {
       case 'create': {
         const ca = await createAuthority(caValidity);
         const serving = await issue(ca);
-        await api.createSecret(writeSecret({ caBundle: ca.cert, caKey: ca.key, cert: serving.cert, key: serving.key }, secretName, namespace));
+        await api.createSecret(writeSecret({ caBundle: pemBundle([ca.cert]), caKey: ca.key, cert: serving.cert, key: serving.key }, secretName, namespace));
         this.logIssued('CA created', ca.cert);
         this.logIssued('serving certificate issued', serving.cert);
         return;
@@ -186,7 +186,7 @@ export class CertificateRotator {
         const ca = await createAuthority(caValidity);
         // CAs still valid stay, for the overlap; expired ones trust nothing.
         const kept = bundleAuthorities(stored.caBundle).filter((c) => c.validToDate.getTime() > now.getTime());
-        await write({ ...stored, caBundle: [ca.cert, ...kept.map((c) => c.toString())].join(''), caKey: ca.key });
+        await write({ ...stored, caBundle: pemBundle([ca.cert, ...kept]), caKey: ca.key });
         this.logIssued('CA created', ca.cert);
         return;
       }
@@ -220,7 +220,7 @@ export class CertificateRotator {
       case 'retire-authorities': {
         if (!stored) throw new Error('no Secret to retire from');
         const byPrint = new Map(bundleAuthorities(stored.caBundle).map((c) => [fingerprint(c), c]));
-        const caBundle = step.keep.map((f) => byPrint.get(f)?.toString() ?? '').join('');
+        const caBundle = pemBundle(step.keep.flatMap((f) => byPrint.get(f) ?? []));
         const { retireAfter: _dropped, ...rest } = stored;
         await write({ ...rest, caBundle, ...(step.keep.length > 1 && stored.retireAfter ? { retireAfter: stored.retireAfter } : {}) });
         this.options.logger.info({ kept: step.keep.length }, 'previous CA removed from the bundle');

@@ -100,6 +100,20 @@ export function parseCertificates(pem: string): X509Certificate[] {
   return out;
 }
 
+/**
+ * A CA bundle from certificates: each block on lines of its own, ending in a
+ * newline. Go's pem.Decode, which kube-apiserver reads caBundle with, stops
+ * at a block glued to the previous END line ("unable to parse bytes as PEM
+ * block"), and X.509 libraries' PEM output need not end in one.
+ */
+export function pemBundle(certificates: Array<string | X509Certificate>): string {
+  return certificates
+    .map((c) => (typeof c === 'string' ? c : c.toString()).trim())
+    .filter((c) => c !== '')
+    .map((c) => `${c}\n`)
+    .join('');
+}
+
 /** A private key from PEM, or undefined when it does not parse. */
 export function parsePrivateKey(pem: string | undefined): KeyObject | undefined {
   if (!pem) return undefined;

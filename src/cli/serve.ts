@@ -145,7 +145,7 @@ async function certificateSource(config: ServeConfig, logger: Logger, metrics: A
   const hosts = serviceHosts(config.serviceName, namespace, config.extraSan);
   // The pod name (HOSTNAME) says who holds the Lease; the suffix keeps a
   // restarted container from taking over its predecessor's record.
-  const identity = `${hostname()}_${randomBytes(4).toString('hex')}`;
+  const identity = `${process.env.HOSTNAME || hostname()}_${randomBytes(4).toString('hex')}`;
   let elector: InstanceType<typeof LeaderElector> | undefined;
   const rotator = new CertificateRotator({
     api: clusterCertificateApi(kubeConfig, namespace, config.certSecret, config.webhookConfigurations),

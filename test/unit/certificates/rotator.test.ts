@@ -133,6 +133,11 @@ describe('CertificateRotator', () => {
     }
     assert.ok(caPrints.size >= 3, `CA rotated ${caPrints.size - 1} times`);
     assert.ok(servedSerials.size >= 8, `serving certificate issued ${servedSerials.size} times`);
+    // Each bundle is a PEM sequence Go's pem.Decode reads whole (kube-apiserver
+    // refuses "unable to parse bytes as PEM block" otherwise): every block on
+    // lines of its own, nothing in between.
+    const strictPem = /^(?:-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+-----END CERTIFICATE-----\n)+$/;
+    for (const { bundle } of api.bundleHistory) assert.match(Buffer.from(bundle, 'base64').toString(), strictPem);
     // The old CA left again: the bundle holds one CA once the overlap ended.
     assert.ok(api.bundleHistory.some((h) => cas(h.bundle).length === 2));
     assert.ok(api.bundleHistory.some((h, i) => i > 0 && cas(h.bundle).length === 1));
