@@ -58,8 +58,8 @@ export function clusterCertificateApi(kubeConfig: KubeConfig, namespace: string,
       return found.flat();
     },
     async injectBundle(config, indexes, caBundle) {
-      // The test operation makes the patch fail with 409-like 422 when the
-      // configuration changed since it was read (entries may have moved).
+      // The test operation makes the patch fail when the configuration
+      // changed since it was read (entries may have moved or been added).
       const body = [
         { op: 'test', path: '/metadata/resourceVersion', value: config.resourceVersion },
         ...indexes.map((i) => ({ op: 'add', path: `/webhooks/${i}/clientConfig/caBundle`, value: caBundle })),

@@ -13,8 +13,9 @@
  *
  * The install is deploy/ as users apply it, plus
  * deploy/webhook/rbac-certificates.yaml and a kustomize patch that turns the
- * Deployment to self-managed certificates with short lifetimes and gives it
- * POD_NAMESPACE (what the shipped manifests will carry). Stand-ins, as in
+ * Deployment to self-managed certificates with short lifetimes (the
+ * namespace comes from POD_NAMESPACE, which the Deployment already sets from
+ * the downward API). Stand-ins, as in
  * every installed-path test: the kubelet and scheduler (the test starts the
  * pod processes), kube-proxy (pods reach the API server at the node
  * address), and the projected token (a TokenRequest token in a kubeconfig).
@@ -29,7 +30,7 @@ import { REPO_ROOT } from '../../support/harness/controlplane.ts';
 import { getJson, mustSucceed, startE2E, type E2E } from '../../support/harness.ts';
 import { currentNetwork, type Network } from '../../support/harness/netns.ts';
 import { startPod, type Pod } from '../../support/harness/pod.ts';
-import { INSTALLED_PATH_APISERVER_ARGS, WEBHOOK, bundleCertificates, copyInstallTree, firstAdmitted, tlsHandshake, webhookCalls } from '../../support/installed.ts';
+import { INSTALLED_PATH_APISERVER_ARGS, WEBHOOK, bundleCertificates, copyInstallTree, firstAdmitted, tlsHandshake, webhookCalls, type Installed } from '../../support/installed.ts';
 import { mcpDeployment } from '../../support/objects.ts';
 
 type Json = Record<string, any>;
@@ -67,7 +68,6 @@ async function writeOverlay(root: string): Promise<string> {
           target: { kind: 'Deployment', name: WEBHOOK },
           patch: JSON.stringify([
             { op: 'replace', path: '/spec/template/spec/containers/0/args', value: args },
-            { op: 'add', path: '/spec/template/spec/containers/0/env', value: [{ name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }] },
             // No Secret volume: the replicas read the Secret through the API.
             { op: 'replace', path: '/spec/template/spec/containers/0/volumeMounts', value: [{ name: 'tmp', mountPath: '/tmp' }] },
             { op: 'replace', path: '/spec/template/spec/volumes', value: [{ name: 'tmp', emptyDir: { sizeLimit: '16Mi' } }] },
@@ -238,13 +238,11 @@ describe('self-managed certificates: two replicas behind the real Service', () =
     const loaded = pods[0]!.logTail(400).split('\n').find((l) => l.includes('"serving certificate loaded"'));
     assert.match(loaded ?? '', /"serial":"[0-9A-F]+"/);
     assert.match(loaded ?? '', /"notAfter":"\d{4}-\d\d-\d\dT/);
-    const admitted = await firstAdmitted(
-      { env, namespace: NAMESPACE, commands: [], runs: [], pods, stop: async () => undefined },
-      APP_NAMESPACE,
-      30_000,
-    );
+    // firstAdmitted and webhookCalls read only the environment of an install.
+    const installed = { env } as unknown as Installed;
+    const admitted = await firstAdmitted(installed, APP_NAMESPACE, 30_000);
     assert.ok(admitted.metadata.annotations['mcp-admission.dev/applied']);
-    assert.ok((await webhookCalls({ env } as never, 'mutate.mcp-admission.dev')) >= 1);
+    assert.ok((await webhookCalls(installed, 'mutate.mcp-admission.dev')) >= 1);
     await holderPod();
   });
 
