@@ -1,11 +1,10 @@
 /**
- * The API calls of the rotator and the leader elector, on
+ * The API calls of the certificate rotator, on
  * @kubernetes/client-node. Every call names one object, so RBAC can grant
  * each by resourceName (deploy/webhook/rbac-certificates.yaml).
  */
 import {
   AdmissionregistrationV1Api,
-  CoordinationV1Api,
   CoreV1Api,
   PatchStrategy,
   setHeaderOptions,
@@ -13,7 +12,6 @@ import {
   type V1MutatingWebhookConfiguration,
   type V1ValidatingWebhookConfiguration,
 } from '@kubernetes/client-node';
-import type { LeaseApi } from '../kubernetes/leader-election.ts';
 import type { CertificateApi, WebhookConfigurationBundles } from './rotator.ts';
 
 const notFound = (err: unknown): boolean => (err as { code?: number }).code === 404;
@@ -77,15 +75,5 @@ export function clusterCertificateApi(kubeConfig: KubeConfig, namespace: string,
         throw err;
       }
     },
-  };
-}
-
-/** The elector's calls for Lease `name` in `namespace`. */
-export function clusterLeaseApi(kubeConfig: KubeConfig, namespace: string, name: string): LeaseApi {
-  const coordination = kubeConfig.makeApiClient(CoordinationV1Api);
-  return {
-    read: () => orUndefined(coordination.readNamespacedLease({ name, namespace })),
-    create: (lease) => coordination.createNamespacedLease({ namespace, body: lease }),
-    replace: (lease) => coordination.replaceNamespacedLease({ name, namespace, body: lease }),
   };
 }

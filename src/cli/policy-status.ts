@@ -6,9 +6,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { CoordinationV1Api, V1MicroTime, type KubeConfig } from '@kubernetes/client-node';
+import { V1MicroTime, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { LeaderElector, leaseTimings, type LeaseApi } from '../kubernetes/leader-election.ts';
+import { LeaderElector, leaseTimings } from '../kubernetes/leader-election.ts';
+import { clusterLeaseApi } from '../kubernetes/lease-api.ts';
 import { setPolicyCounts, type AdmissionMetrics, type PolicyState } from '../server/metrics.ts';
 import type { ClusterSettingsSource } from '../settings/cluster-source.ts';
 import { clusterPolicyStatusApi } from '../status/cluster-api.ts';
@@ -37,7 +38,7 @@ export function startPolicyStatus(options: PolicyStatusOptions): RunningPolicySt
   const { kubeConfig, logger, namespace } = options;
   const identity = `${process.env.HOSTNAME || hostname()}_${randomBytes(4).toString('hex')}`;
   const elector = new LeaderElector({
-    api: leaseApi(kubeConfig, namespace, STATUS_LEASE),
+    api: clusterLeaseApi(kubeConfig, namespace, STATUS_LEASE),
     name: STATUS_LEASE,
     namespace,
     identity,
@@ -72,18 +73,5 @@ export function startPolicyStatus(options: PolicyStatusOptions): RunningPolicySt
       await writer.stop();
       await elector.stop();
     },
-  };
-}
-
-function leaseApi(kubeConfig: KubeConfig, namespace: string, name: string): LeaseApi {
-  const coordination = kubeConfig.makeApiClient(CoordinationV1Api);
-  return {
-    read: () =>
-      coordination.readNamespacedLease({ name, namespace }).catch((err: unknown) => {
-        if ((err as { code?: number }).code === 404) return undefined;
-        throw err;
-      }),
-    create: (lease) => coordination.createNamespacedLease({ namespace, body: lease }),
-    replace: (lease) => coordination.replaceNamespacedLease({ name, namespace, body: lease }),
   };
 }

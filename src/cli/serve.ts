@@ -132,13 +132,14 @@ async function certificateSource(config: ServeConfig, logger: Logger, metrics: A
       }),
     };
   }
-  const [kubeConfig, { V1MicroTime }, { SecretCertificateSource }, { CertificateRotator }, { clusterCertificateApi, clusterLeaseApi }, { LeaderElector, leaseTimings }] =
+  const [kubeConfig, { V1MicroTime }, { SecretCertificateSource }, { CertificateRotator }, { clusterCertificateApi }, { clusterLeaseApi }, { LeaderElector, leaseTimings }] =
     await Promise.all([
       kubeConfigOf(),
       import('@kubernetes/client-node'),
       import('../certificates/secret-source.ts'),
       import('../certificates/rotator.ts'),
       import('../certificates/cluster-api.ts'),
+      import('../kubernetes/lease-api.ts'),
       import('../kubernetes/leader-election.ts'),
     ]);
   const namespace = config.namespace;
