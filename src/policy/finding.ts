@@ -52,6 +52,7 @@ export const RULES = [
   'route-backend-unknown',
   'route-controller-unconfigurable',
   'route-traefik-native-lb',
+  'route-unlabelled',
   'ingress-nginx-cookie-affinity',
   'ingress-nginx-upstream-hash',
   'ingress-nginx-read-timeout',

@@ -62,6 +62,18 @@ function controllers(route: HTTPRoute, facts: ClusterFacts): Controller[] {
   return [...found.values()];
 }
 
+/** The Service backends of an HTTPRoute, every rule, with where each is referenced and its effective protocol. */
+export function httpRouteBackends(route: HTTPRoute, facts: ClusterFacts, settings: TransportSettings): Backend[] {
+  const namespace = route.metadata.namespace ?? 'default';
+  return (route.spec?.rules ?? []).flatMap((rule, index) =>
+    (rule.backendRefs ?? []).flatMap((ref, b) =>
+      (ref.group ?? '') === '' && (ref.kind ?? 'Service') === 'Service'
+        ? [backendOf(ref.namespace ?? namespace, ref.name, `spec.rules[${index}].backendRefs[${b}]`, facts, settings)]
+        : [],
+    ),
+  );
+}
+
 interface SseRule {
   index: number;
   backends: Backend[];

@@ -94,8 +94,8 @@ function nginxSettings(settings: TransportSettings): NginxSetting[] {
   ];
 }
 
-/** The SSE backends of an Ingress, with where each is referenced. */
-function backends(ingress: Ingress, facts: ClusterFacts, settings: TransportSettings): Backend[] {
+/** The Service backends of an Ingress, with where each is referenced and its effective protocol. */
+export function ingressBackends(ingress: Ingress, facts: ClusterFacts, settings: TransportSettings): Backend[] {
   const namespace = ingress.metadata.namespace ?? 'default';
   const out: Backend[] = [];
   const spec = ingress.spec ?? {};
@@ -116,7 +116,7 @@ interface Judged {
 }
 
 function judge(ingress: Ingress, facts: ClusterFacts, settings: TransportSettings): Judged | undefined {
-  const found = backends(ingress, facts, settings);
+  const found = ingressBackends(ingress, facts, settings);
   if (!routesSse(found)) return undefined;
   return { controller: ingressController(ingress.spec?.ingressClassName, ingress.metadata.annotations, facts), backends: found };
 }
