@@ -77,7 +77,6 @@ go_build() { # tool, module dir, package, ldflags[, build tags]
 
 build() { # tool
   local tool=$1
-  require_go "$tool"
   case $tool in
     mcp-peer)
       go_build "$tool" "$here/mcp-peer" . "-s -w"
@@ -141,6 +140,7 @@ pinned() {
 for tool in "$@"; do
   where "$tool"
   if [ ! -e "$file" ]; then
+    require_go "$tool"
     mkdir -p "$dir"
     exec 9>"$dir/.lock"
     flock 9
