@@ -3,10 +3,31 @@
  * Deployment and Service in the cluster, with what the webhook would do to
  * it now: compliant, would mutate (the patch), would refuse (the fix).
  */
-import { parseArgs } from 'node:util';
+import { z } from 'zod';
 import { auditObjects, auditSummary, type AuditEntry } from '../admission/audit.ts';
-import { MCP_COMPONENT_LABEL, MCP_COMPONENT_VALUE } from '../contract.ts';
+import { DEFAULT_INSTALL_NAMESPACE, MCP_COMPONENT_LABEL, MCP_COMPONENT_VALUE } from '../contract.ts';
 import { staticSettings } from '../settings/static-source.ts';
+import { flagUsage, readCommandLine, type Flags } from './config.ts';
+
+const AUDIT_FLAGS: Flags = {
+  namespace: { help: 'one namespace (default: the kubeconfig context\'s, else "default")', short: 'n' },
+  'all-namespaces': { help: 'every namespace', short: 'A', type: 'boolean' },
+  output: { help: 'table or json (default table; json: one entry per object)', short: 'o' },
+  kubeconfig: { help: 'the cluster (default: KUBECONFIG, ~/.kube/config, or in-cluster)' },
+  'webhook-namespace': { help: `the webhook's own namespace, never judged (default ${DEFAULT_INSTALL_NAMESPACE})` },
+  help: { help: 'this help', short: 'h', type: 'boolean' },
+};
+
+const AuditConfigShape = z
+  .object({
+    namespace: z.string().optional(),
+    allNamespaces: z.stringbool().default(false),
+    output: z.enum(['table', 'json']).default('table'),
+    kubeconfig: z.string().optional(),
+    webhookNamespace: z.string().default(DEFAULT_INSTALL_NAMESPACE),
+    help: z.stringbool().default(false),
+  })
+  .refine((c) => !(c.namespace && c.allNamespaces), { message: 'give -n NAMESPACE or -A, not both' });
 
 export const AUDIT_USAGE = `usage: mcp-admission audit [-n NAMESPACE | -A] [-o table|json] [--kubeconfig FILE]
 
@@ -15,12 +36,7 @@ with what the webhook would do to it now, under the policies in the cluster:
 compliant, would-mutate (with the patch), would-refuse (with each fix),
 would-warn (mode warn: what validate would refuse, with each fix), not-judged.
 
-  -n, --namespace NS        one namespace (default: the kubeconfig context's, else "default")
-  -A, --all-namespaces      every namespace
-  -o, --output table|json   output format (default table; json: one entry per object)
-  --kubeconfig FILE         the cluster (default: KUBECONFIG, ~/.kube/config, or in-cluster)
-  --webhook-namespace NS    the webhook's own namespace, never judged (default mcp-admission)
-  -h, --help                this help
+${flagUsage(AUDIT_FLAGS)}
 
 exit codes: 0 nothing would be refused or warned, 1 some object would be
 refused or warned, 2 bad input or the cluster could not be read
@@ -29,29 +45,8 @@ refused or warned, 2 bad input or the cluster could not be read
 const SELECTOR = `${MCP_COMPONENT_LABEL}=${MCP_COMPONENT_VALUE}`;
 
 export async function run(args: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        namespace: { type: 'string', short: 'n' },
-        'all-namespaces': { type: 'boolean', short: 'A', default: false },
-        output: { type: 'string', short: 'o', default: 'table' },
-        kubeconfig: { type: 'string' },
-        'webhook-namespace': { type: 'string', default: 'mcp-admission' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    return usageError((err as Error).message);
-  }
-  if (values.help) {
-    process.stdout.write(AUDIT_USAGE);
-    return 0;
-  }
-  if (values.namespace && values['all-namespaces']) return usageError('give -n NAMESPACE or -A, not both');
-  if (values.output !== 'table' && values.output !== 'json') return usageError(`-o must be table or json, not ${JSON.stringify(values.output)}`);
+  const values = readCommandLine({ name: 'audit', usage: AUDIT_USAGE, flags: AUDIT_FLAGS, shape: AuditConfigShape }, args, process.env);
+  if (typeof values === 'number') return values;
 
   let entries: AuditEntry[];
   try {
@@ -64,7 +59,7 @@ export async function run(args: string[]): Promise<number> {
     const kubeConfig = new KubeConfig();
     if (values.kubeconfig) kubeConfig.loadFromFile(values.kubeconfig);
     else kubeConfig.loadFromDefault();
-    const namespace = values['all-namespaces'] ? undefined : (values.namespace ?? (kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace || 'default'));
+    const namespace = values.allNamespaces ? undefined : (values.namespace ?? (kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace || 'default'));
     const apps = kubeConfig.makeApiClient(AppsV1Api);
     const core = kubeConfig.makeApiClient(CoreV1Api);
     const [cluster, deployments, services] = await Promise.all([
@@ -78,7 +73,7 @@ export async function run(args: string[]): Promise<number> {
       ...deployments.items.map((d) => ({ ...ObjectSerializer.serialize(d, 'V1Deployment'), apiVersion: 'apps/v1', kind: 'Deployment' })),
       ...services.items.map((s) => ({ ...ObjectSerializer.serialize(s, 'V1Service'), apiVersion: 'v1', kind: 'Service' })),
     ];
-    entries = auditObjects(objects, { settings: staticSettings(cluster.policies, cluster.namespaces), ownNamespace: values['webhook-namespace'] });
+    entries = auditObjects(objects, { settings: staticSettings(cluster.policies, cluster.namespaces), ownNamespace: values.webhookNamespace });
     entries.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
   } catch (err) {
     process.stderr.write(`mcp-admission audit: ${(err as Error).message}\n`);
@@ -104,9 +99,4 @@ export function auditTable(entries: readonly AuditEntry[]): string {
     if (e.verdict === 'not-judged') details.push(`${target} is not judged: ${e.reason}`);
   }
   return `${lines.join('\n')}\n${details.length ? `\n${details.join('\n\n')}\n` : ''}\n${auditSummary(entries)}\n`;
-}
-
-function usageError(message: string): number {
-  process.stderr.write(`mcp-admission audit: ${message}\n\n${AUDIT_USAGE}`);
-  return 2;
 }

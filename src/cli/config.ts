@@ -62,6 +62,33 @@ export function parseConfig<S extends z.ZodType>(flags: Flags, shape: S, args: r
   return parsed.data;
 }
 
+/** What a command needs to read its command line: its name, its usage text, its flags and their shape. */
+export interface CommandLine<S extends z.ZodType> {
+  name: string;
+  usage: string;
+  flags: Flags;
+  shape: S;
+}
+
+/**
+ * Reads a command's command line the one way every command does: `--help`
+ * prints the usage and the command exits 0; a mistake prints the message
+ * and the usage on stderr and the command exits 2. Returns the config, or
+ * the exit code to return.
+ */
+export function readCommandLine<S extends z.ZodType>(command: CommandLine<S>, args: readonly string[], env: NodeJS.ProcessEnv): z.infer<S> | number {
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(command.usage);
+    return 0;
+  }
+  try {
+    return parseConfig(command.flags, command.shape, args, env);
+  } catch (err) {
+    process.stderr.write(`mcp-admission ${command.name}: ${(err as Error).message}\n\n${command.usage}`);
+    return 2;
+  }
+}
+
 /** The flag lines of a usage text: each flag, what it does, its twins. */
 export function flagUsage(flags: Flags): string {
   return Object.entries(flags)

@@ -64,6 +64,8 @@ Uses the default kubeconfig: KUBECONFIG, ~/.kube/config, or the in-cluster servi
 Logs go to stderr as JSON.
 `;
 
+export const PROBE_COMMAND = { name: 'probe', usage: PROBE_USAGE, flags: PROBE_FLAGS, shape: ProbeConfigShape };
+
 export function parseProbeConfig(args: readonly string[], env: NodeJS.ProcessEnv): ProbeConfig {
   return parseConfig(PROBE_FLAGS, ProbeConfigShape, args, env);
 }

@@ -13,20 +13,13 @@ import { ClusterProber } from '../prober/cluster-prober.ts';
 import { configMapPassState } from '../prober/pass-state.ts';
 import { detectTransport, type DetectOptions } from '../prober/detect.ts';
 import { ProbeWatcher } from '../prober/watcher.ts';
-import { PROBE_USAGE, parseProbeConfig, type ProbeConfig } from './probe-config.ts';
+import { readCommandLine } from './config.ts';
+import { PROBE_COMMAND } from './probe-config.ts';
 
 /** Runs the `probe` command; resolves to the exit code. */
 export async function run(args: string[]): Promise<number> {
-  let config: ProbeConfig;
-  try {
-    config = parseProbeConfig(args, process.env);
-  } catch (err) {
-    return usageError((err as Error).message);
-  }
-  if (config.help) {
-    process.stdout.write(PROBE_USAGE);
-    return 0;
-  }
+  const config = readCommandLine(PROBE_COMMAND, args, process.env);
+  if (typeof config === 'number') return config;
   const limits: DetectOptions = {
     ...(config.timeoutMs !== undefined && { timeoutMs: config.timeoutMs }),
     ...(config.connectTimeoutMs !== undefined && { connectTimeoutMs: config.connectTimeoutMs }),
@@ -82,9 +75,4 @@ export async function run(args: string[]): Promise<number> {
   logger.info('stopping');
   await watcher.stop();
   return 0;
-}
-
-function usageError(message: string): number {
-  process.stderr.write(`mcp-admission probe: ${message}\n\n${PROBE_USAGE}`);
-  return 2;
 }

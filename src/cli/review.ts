@@ -6,22 +6,20 @@
  *
  * Exit codes: 0 every object allowed, 1 any denied, 2 bad input.
  */
-import fastJsonPatch, { type Operation } from 'fast-json-patch';
 import { stringify } from 'yaml';
 import { z } from 'zod';
 import { DEFAULT_INSTALL_NAMESPACE } from '../contract.ts';
-import { mutateRequest, validateRequest, type AdmissionDeps } from '../admission/admission.ts';
+import type { AdmissionDeps } from '../admission/admission.ts';
 import { factsFromObjects } from '../admission/object-facts.ts';
 import { findResource } from '../admission/resources.ts';
-import type { AdmissionRequest } from '../admission/admission-review.ts';
-import { kindOf } from '../admission/offline.ts';
+import { decideOffline, kindOf, OfflineInputError, type OfflineDecision } from '../admission/offline.ts';
 import { readManifestInputs } from '../manifests/inputs.ts';
 import { parseManifests } from '../manifests/parse.ts';
 import type { TransportPolicy } from '../policy/transport-policy.ts';
 import { loadPolicyFile } from '../settings/policy-file.ts';
 import { staticSettings, type NamespaceLabels } from '../settings/static-source.ts';
 import { mergeNamespaceLabels, parseNamespaceLabels } from './namespace-labels.ts';
-import { flagUsage, parseConfig, type Flags } from './config.ts';
+import { flagUsage, readCommandLine, type Flags } from './config.ts';
 
 const REVIEW_FLAGS: Flags = {
   filename: { help: 'manifests to review: a file, a directory (its .yaml/.yml/.json), - for stdin; repeatable', short: 'f', multiple: true },
@@ -62,21 +60,14 @@ objects, unreadable files, an invalid policy, or a policy whose
 namespaceSelector cannot be evaluated for want of namespace labels)
 `;
 
-/** One entry of `review -o json` (DESIGN.md "Command line"). */
-export interface ReviewEntry {
-  kind: string;
-  namespace: string | null;
-  name: string | null;
-  allowed: boolean;
-  patch: Operation[];
-  /** What the patch changes, in words (the same lines `serve` logs). */
-  changes: string[];
-  object: unknown;
-  denials: Array<{ field: string; message: string }>;
-  /** In mode `warn`: what mode `validate` would refuse, each with its whole fix. */
-  wouldDeny: Array<{ field: string; message: string }>;
-  warnings: string[];
-}
+/**
+ * One entry of `review -o json` (DESIGN.md "Command line"): which object,
+ * then the decision on it, in the terms of the offline decision.
+ */
+export type ReviewEntry = { kind: string; namespace: string | null; name: string | null } & Pick<
+  OfflineDecision,
+  'allowed' | 'patch' | 'changes' | 'object' | 'denials' | 'wouldDeny' | 'warnings'
+>;
 
 /** Kinds judged against the rest of the input (their backend Services, their controller). */
 const ROUTE_KINDS = new Set(['networking.k8s.io/v1 Ingress', 'gateway.networking.k8s.io/v1 HTTPRoute']);
@@ -101,64 +92,36 @@ export function reviewObjects(objects: readonly unknown[], deps: AdmissionDeps):
   return entries;
 }
 
+/** One object through both webhooks (src/admission/offline.ts, as `audit` decides), named for the report. */
 function reviewOne(input: unknown, index: number, deps: AdmissionDeps): ReviewEntry {
-  const object = input as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: string; namespace?: string } };
-  if (typeof object.apiVersion !== 'string' || typeof object.kind !== 'string') {
-    throw new ReviewInputError(`object ${index + 1} has no apiVersion or kind`);
+  const metadata = ((input as { metadata?: unknown }).metadata ?? {}) as { name?: string; namespace?: string };
+  let decision: OfflineDecision;
+  try {
+    decision = decideOffline(input, deps, `review-${index + 1}`);
+  } catch (err) {
+    if (err instanceof OfflineInputError) throw new ReviewInputError(`object ${index + 1}: ${err.message}`);
+    throw err;
   }
-  const [group, version] = object.apiVersion.includes('/') ? object.apiVersion.split('/', 2) : ['', object.apiVersion];
-  const kind = { group: group ?? '', version: version ?? '', kind: object.kind };
-  const namespace = object.metadata?.namespace ?? null;
-  const entry: ReviewEntry = {
-    kind: object.kind,
-    namespace,
-    name: object.metadata?.name ?? null,
-    allowed: true,
-    patch: [],
-    changes: [],
-    object: input,
-    denials: [],
-    wouldDeny: [],
-    warnings: [],
+  const { allowed, patch, changes, object, denials, wouldDeny, warnings } = decision;
+  return {
+    kind: String((input as { kind?: unknown }).kind),
+    namespace: metadata.namespace ?? null,
+    name: metadata.name ?? null,
+    allowed,
+    patch,
+    changes,
+    object,
+    denials,
+    wouldDeny,
+    warnings,
   };
-  // Kinds the webhook is not configured for never reach it: allowed as they are.
-  if (!findResource(kind)) return entry;
-
-  const request = (obj: unknown): AdmissionRequest => ({
-    uid: `review-${index + 1}`,
-    kind,
-    operation: 'CREATE',
-    ...(namespace !== null && { namespace }),
-    ...(entry.name !== null && { name: entry.name }),
-    object: obj,
-  });
-  const mutation = mutateRequest(request(input), deps);
-  if (mutation.decision === 'invalid') throw new ReviewInputError(`object ${index + 1}: ${mutation.result.status?.message}`);
-  entry.patch = mutation.result.patch ?? [];
-  entry.changes = mutation.changes ?? [];
-  entry.object = fastJsonPatch.applyPatch(structuredClone(input), entry.patch, true, false).newDocument;
-  const validation = validateRequest(request(entry.object), deps);
-  entry.allowed = validation.result.allowed;
-  entry.denials = (validation.result.status?.details?.causes ?? []).map(({ field, message }) => ({ field, message }));
-  entry.wouldDeny = (validation.wouldDeny ?? []).map(({ field, message }) => ({ field, message }));
-  entry.warnings = validation.result.warnings ?? [];
-  return entry;
 }
 
 export class ReviewInputError extends Error {}
 
 export async function run(args: string[]): Promise<number> {
-  let options: z.infer<typeof ReviewConfigShape>;
-  try {
-    options = parseConfig(REVIEW_FLAGS, ReviewConfigShape, args, process.env);
-  } catch (err) {
-    process.stderr.write(`mcp-admission review: ${(err as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (options.help) {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+  const options = readCommandLine({ name: 'review', usage: USAGE, flags: REVIEW_FLAGS, shape: ReviewConfigShape }, args, process.env);
+  if (typeof options === 'number') return options;
   const usageError = (message: string): number => {
     process.stderr.write(`mcp-admission review: ${message}\n\n${USAGE}`);
     return 2;

@@ -127,6 +127,8 @@ ${flagUsage(SERVE_FLAGS)}
 exit codes: 0 stopped by SIGTERM or SIGINT after draining, 2 bad flags or environment
 `;
 
+export const SERVE_COMMAND = { name: 'serve', usage: SERVE_USAGE, flags: SERVE_FLAGS, shape: ServeConfigShape };
+
 export function parseServeConfig(args: readonly string[], env: NodeJS.ProcessEnv): ServeConfig {
   return parseConfig(SERVE_FLAGS, ServeConfigShape, args, env);
 }

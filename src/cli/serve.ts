@@ -14,8 +14,8 @@ import type { ClusterFacts } from '../policy/front-door.ts';
 import { createApp } from '../server/app.ts';
 import { DevelopmentCertificateSource, FileCertificateSource, type CertificateSource, type KeyPair } from '../server/certificate-source.ts';
 import { serviceHosts, summarize } from '../certificates/x509.ts';
-import { ConfigError } from './config.ts';
-import { SERVE_USAGE, parseServeConfig, type ServeConfig } from './serve-config.ts';
+import { ConfigError, readCommandLine } from './config.ts';
+import { SERVE_COMMAND, type ServeConfig } from './serve-config.ts';
 import { createMetrics, setPolicyCounts, type AdmissionMetrics } from '../server/metrics.ts';
 import { startServers } from '../server/server.ts';
 import { loadPolicyFile } from '../settings/policy-file.ts';
@@ -216,17 +216,8 @@ function reportCertificate(pair: KeyPair, logger: Logger, metrics: AdmissionMetr
 }
 
 export async function run(args: string[]): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
-    process.stdout.write(SERVE_USAGE);
-    return 0;
-  }
-  let config: ServeConfig;
-  try {
-    config = parseServeConfig(args, process.env);
-  } catch (err) {
-    process.stderr.write(`mcp-admission serve: ${(err as Error).message}\n\n${SERVE_USAGE}`);
-    return 2;
-  }
+  const config = readCommandLine(SERVE_COMMAND, args, process.env);
+  if (typeof config === 'number') return config;
   const logger = createLogger({ level: config.logLevel, base: { service: 'mcp-admission' } });
   const metrics = createMetrics();
   const kubeConfigOf = kubeConfigLoader(config);
