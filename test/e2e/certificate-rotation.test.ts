@@ -119,6 +119,17 @@ describe('CA rotation as certs/README.md describes it', () => {
     const failures: string[] = [];
     let stop = false;
     const service = JSON.stringify(mcpService('rotation', { namespace: 'default', annotations: { protocol: 'sse' } }));
+    // Each stage of the rotation is held until requests have gone through
+    // it, so the load covers every stage however slow the machine is.
+    const throughStage = async (minimumMs: number) => {
+      const before = requests;
+      await sleep(minimumMs);
+      const waited = performance.now();
+      while (requests < before + 2) {
+        assert.ok(performance.now() - waited < 60_000, 'no request went through this stage of the rotation within 60 s');
+        await sleep(50);
+      }
+    };
     const load = (async () => {
       while (!stop) {
         const result = await env.kubectl(['create', '--dry-run=server', '-o', 'name', '-f', '-'], { input: service });
@@ -128,12 +139,12 @@ describe('CA rotation as certs/README.md describes it', () => {
     })();
 
     try {
-      await sleep(1000);
+      await throughStage(1000);
       // 1. A new CA and a serving certificate from it; the bundle trusts both CAs.
       const next = await generateWebhookCertificates(join(env.dir, 'next'), ['--new-ca', '--trust-also', old.caCert]);
       // 2. The two-CA bundle goes in first, and the API server gets a moment to load it.
       await patchCaBundle(env.kubectl, next.caBundle);
-      await sleep(2000);
+      await throughStage(2000);
       // 3. The Secret changes: the kubelet swaps the volume, the server reloads.
       const wanted = new X509Certificate(await readFile(next.cert)).fingerprint256;
       const swapped = performance.now();
@@ -148,18 +159,18 @@ describe('CA rotation as certs/README.md describes it', () => {
       // new connection would see. The old bundle alone would refuse it.
       assert.equal(await trusts(webhook.port, next.caBundle), true, 'the two-CA bundle trusts the new certificate');
       assert.equal(await trusts(webhook.port, old.caBundle), false, 'the old CA alone does not');
-      await sleep(2000);
+      await throughStage(2000);
       // 4. The old CA leaves the bundle.
       const newOnly = Buffer.from(await readFile(next.caCert)).toString('base64');
       await patchCaBundle(env.kubectl, newOnly);
       assert.equal(await trusts(webhook.port, newOnly), true);
-      await sleep(2000);
+      await throughStage(2000);
     } finally {
       stop = true;
       await load;
     }
     process.stderr.write(`e2e: CA rotation under load: ${requests} requests, ${failures.length} failed\n`);
     assert.deepEqual(failures, []);
-    assert.ok(requests >= 20, `only ${requests} requests went through during the rotation`);
+    assert.ok(requests >= 8, `only ${requests} requests went through during the rotation`);
   });
 });
