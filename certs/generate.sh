@@ -143,6 +143,9 @@ namespace: $namespace
 resources:
   - $deploy_dir
   - webhook-tls-secret.yaml
+# Serve this Secret, not self-managed certificates.
+components:
+  - $deploy_dir/components/certificate-files
 patches:
 $(ca_patch MutatingWebhookConfiguration mcp-admission 1)
 $(ca_patch ValidatingWebhookConfiguration mcp-admission 2)

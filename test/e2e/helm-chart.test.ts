@@ -87,7 +87,8 @@ describe('the Helm chart', () => {
 
   it('installs the same webhook, permissions, pods and CRD as deploy/', async () => {
     const kustomized = await renderKustomization(env.kubectl, 'deploy');
-    const charted = await renderChart('mcp-admission', 'mcp-admission', EXISTING, home);
+    // Both defaults: self-managed certificates.
+    const charted = await renderChart('mcp-admission', 'mcp-admission', [], home);
     const crd = await readFile(join(REPO_ROOT, 'deploy/crd/mcptransportpolicies.yaml'), 'utf8');
     assert.equal(await readFile(join(CHART, 'crds/mcptransportpolicies.yaml'), 'utf8'), crd,
       'the chart\'s CRD differs from deploy/crd: cp deploy/crd/mcptransportpolicies.yaml deploy/helm/mcp-admission/crds/');

@@ -11,9 +11,9 @@
  *   keeps rotating;
  * - every CA in the Secret's history was created once, by one replica.
  *
- * The install is deploy/ as users apply it, plus
- * deploy/webhook/rbac-certificates.yaml and a kustomize patch that turns the
- * Deployment to self-managed certificates with short lifetimes (the
+ * The install is deploy/ as users apply it (self-managed certificates, the
+ * default) plus a kustomize patch that gives the Deployment short
+ * certificate lifetimes (the
  * namespace comes from POD_NAMESPACE, which the Deployment already sets from
  * the downward API). Stand-ins, as in
  * every installed-path test: the kubelet and scheduler (the test starts the
@@ -23,10 +23,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, KubeConfig, type V1Deployment, type V1Secret } from '@kubernetes/client-node';
-import { REPO_ROOT } from '../../support/harness/controlplane.ts';
 import { getJson, mustSucceed, startE2E, type E2E } from '../../support/harness.ts';
 import { currentNetwork, type Network } from '../../support/harness/netns.ts';
 import { startPod, type Pod } from '../../support/harness/pod.ts';
@@ -55,14 +54,13 @@ const LIFETIMES = {
 async function writeOverlay(root: string): Promise<string> {
   const dir = join(root, 'self-managed');
   await mkdir(dir, { recursive: true });
-  await copyFile(join(REPO_ROOT, 'deploy/webhook/rbac-certificates.yaml'), join(dir, 'rbac-certificates.yaml'));
   const args = ['serve', '--certificates', 'self-managed', ...Object.entries(LIFETIMES).flat()];
   await writeFile(
     join(dir, 'kustomization.yaml'),
     JSON.stringify({
       apiVersion: 'kustomize.config.k8s.io/v1beta1',
       kind: 'Kustomization',
-      resources: ['../deploy', 'rbac-certificates.yaml'],
+      resources: ['../deploy'],
       patches: [
         {
           target: { kind: 'Deployment', name: WEBHOOK },

@@ -9,8 +9,12 @@ import { sseServer, type Installed } from '../../support/installed.ts';
 
 type Json = Record<string, any>;
 
-/** helm upgrade and helm uninstall, with the README's commands for `namespace`. */
-function lifecycle(namespace: string) {
+/**
+ * helm upgrade and helm uninstall, with the README's commands for
+ * `namespace`. `leftBehind`: what the README says stays after uninstall
+ * because the webhook, not the chart, made it.
+ */
+function lifecycle(namespace: string, leftBehind: string[] = []) {
   return (installed: () => Installed): void => {
     it('helm upgrade (the README command) rolls the release and the webhook keeps answering', async (t) => {
       const { env, shell } = installed();
@@ -46,20 +50,31 @@ function lifecycle(namespace: string) {
       assert.equal(releases.stdout.trim(), '', 'helm release records left behind');
       // Kept on purpose: Helm never deletes crds/ (that would delete every policy).
       assert.equal((await env.kubectl(['get', 'crd', 'mcptransportpolicies.mcp-admission.dev', '-o', 'name'])).code, 0);
+      // Made by the webhook at run time, so not the release's: the README's
+      // Uninstall names them and the command that removes them.
+      for (const object of leftBehind) {
+        assert.equal((await env.kubectl(['get', object, '-n', namespace, '-o', 'name'])).code, 0, `${object} is documented as left behind`);
+      }
     });
   };
 }
 
 const extraPath = [helmDir()];
-installSuite({ title: 'helm install with a certs/generate.sh certificate', path: 'helm', namespace: 'mcp-admission', extraPath, more: lifecycle('mcp-admission') });
+const status = ['lease.coordination.k8s.io/mcp-admission-webhook-status'];
+const selfManaged = [...status, 'secret/mcp-admission-webhook-tls', 'lease.coordination.k8s.io/mcp-admission-webhook-certificates'];
+const inNamespace = (namespace: string) => (command: string): string =>
+  command
+    .replace(/^certs\/generate\.sh/, `NAMESPACE=${namespace} certs/generate.sh`)
+    .replaceAll('namespace mcp-admission', `namespace ${namespace}`);
+
+installSuite({ title: 'helm install (self-managed certificates)', path: 'helm', namespace: 'mcp-admission', extraPath, more: lifecycle('mcp-admission', selfManaged) });
 installSuite({
   title: 'the same in namespace platform-mcp',
   path: 'helm',
   namespace: 'platform-mcp',
   extraPath,
-  rewrite: (command) =>
-    command
-      .replace(/^certs\/generate\.sh/, 'NAMESPACE=platform-mcp certs/generate.sh')
-      .replaceAll('namespace mcp-admission', 'namespace platform-mcp'),
-  more: lifecycle('platform-mcp'),
+  rewrite: inNamespace('platform-mcp'),
+  more: lifecycle('platform-mcp', selfManaged),
 });
+installSuite({ title: 'helm install with a certs/generate.sh certificate', path: 'helm-certs', namespace: 'mcp-admission', extraPath, more: lifecycle('mcp-admission', status) });
+installSuite({ title: 'the same in namespace platform-mcp', path: 'helm-certs', namespace: 'platform-mcp', extraPath, rewrite: inNamespace('platform-mcp') });
