@@ -14,6 +14,7 @@ import fastJsonPatch from 'fast-json-patch';
 import { mutateRequest } from '../../../src/admission/admission.ts';
 import type { AdmissionRequest } from '../../../src/admission/admission-review.ts';
 import { Annotations } from '../../../src/contract.ts';
+import { DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS } from '../../../src/kubernetes/api-server.ts';
 import { validateTransportPolicy, type TransportPolicy } from '../../../src/policy/transport-policy.ts';
 import { staticSettings } from '../../../src/settings/static-source.ts';
 import { mcpDeployment, mcpService, type Manifest } from '../../support/objects.ts';
@@ -38,7 +39,7 @@ function deploymentProblems(d: Manifest): string[] {
   for (const container of podSpec.containers) {
     const sleep = container.lifecycle?.preStop?.sleep?.seconds;
     // validateSleepAction: 0 <= seconds <= grace; ours must also leave time to drain.
-    if (sleep !== undefined && (sleep < 0 || sleep > (grace ?? 30))) problems.push(`preStop sleep ${sleep} with grace ${grace}`);
+    if (sleep !== undefined && (sleep < 0 || sleep > (grace ?? DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS))) problems.push(`preStop sleep ${sleep} with grace ${grace}`);
   }
   const strategy = d.spec.strategy;
   if (strategy?.type === 'Recreate' && strategy.rollingUpdate) problems.push('rollingUpdate with Recreate');
@@ -178,7 +179,10 @@ describe('every object our patch produces is one the API server accepts', () => 
         if (stored.metadata.annotations?.[Annotations.applied] !== undefined) {
           const sleep = stored.spec.template.spec.containers[0].lifecycle?.preStop?.sleep?.seconds;
           if (sleep !== undefined && d.spec.template.spec.containers[0].lifecycle === undefined) {
-            assert.ok(sleep < stored.spec.template.spec.terminationGracePeriodSeconds, 'a sleep we add leaves time to drain');
+            // An object the API server sends always has a grace period (it
+            // defaults 30 before admission); one without stands for that default.
+            const grace = stored.spec.template.spec.terminationGracePeriodSeconds ?? DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS;
+            assert.ok(sleep < grace, `a sleep we add leaves time to drain: sleep ${sleep}, grace ${grace}`);
           }
         }
       }),
