@@ -26,8 +26,8 @@
  * throughput `serve` reached at the first concurrency, paced open-loop:
  * errors, latency and the RSS trend; `npm run soak`).
  */
-import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:https';
 import { stripTypeScriptTypes } from 'node:module';
 import { createServer } from 'node:net';
@@ -35,6 +35,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DevelopmentCertificateSource } from '../src/server/certificate-source.ts';
+import { buildForBenchmark } from './lib/build.ts';
 import { statusMb, type LoadOptions, type LoadResult } from './lib/load.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -80,12 +81,8 @@ const BUILD = `${RESULTS}build/`;
 let serveEntry = 'src/cli/main.ts';
 let floorEntry = 'bench/lib/floor-server.ts';
 if (flags.sources === 'js') {
-  // tsc emits even when the tree has type errors elsewhere (e.g. a test in progress); say so and go on.
-  const build = spawnSync(join(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json', '--outDir', BUILD, '--sourceMap', 'false'], { cwd: ROOT, encoding: 'utf8' });
-  if (build.status !== 0) process.stderr.write(`warning: tsc reported errors, measuring what it emitted:\n${build.stdout.slice(0, 2000)}\n`);
-  if (!existsSync(`${BUILD}cli/main.js`)) throw new Error(`tsc emitted no ${BUILD}cli/main.js`);
+  serveEntry = buildForBenchmark(ROOT, BUILD);
   writeFileSync(`${BUILD}floor-server.js`, stripTypeScriptTypes(readFileSync(join(ROOT, 'bench/lib/floor-server.ts'), 'utf8')));
-  serveEntry = `${BUILD}cli/main.js`;
   floorEntry = `${BUILD}floor-server.js`;
 }
 

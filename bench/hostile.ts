@@ -23,8 +23,8 @@
  * passes flags to the server's node. The server's RSS every 20 s is
  * printed after the table: a bounded server levels off, a leak climbs.
  */
-import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, get, request } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -33,6 +33,7 @@ import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { DevelopmentCertificateSource } from '../src/server/certificate-source.ts';
 import type { HostileOptions, HostileResult } from './lib/hostile-load.ts';
+import { buildForBenchmark } from './lib/build.ts';
 import { statusMb } from './lib/load.ts';
 import { paddedDeploymentReview } from './lib/reviews.ts';
 
@@ -63,11 +64,7 @@ const keyFile = join(certDir, 'tls.key');
   writeFileSync(certFile, development.current().cert);
   writeFileSync(keyFile, development.current().key, { mode: 0o600 });
 }
-const build = spawnSync(join(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json', '--outDir', BUILD, '--sourceMap', 'false'], { cwd: ROOT, encoding: 'utf8' });
-if (build.status !== 0) process.stderr.write(`warning: tsc reported errors, measuring what it emitted:\n${build.stdout.slice(0, 2000)}\n`);
-if (!existsSync(`${BUILD}cli/main.js`)) throw new Error(`tsc emitted no ${BUILD}cli/main.js`);
-// The build reads package.json one directory up, as dist/ does in the image.
-copyFileSync(join(ROOT, 'package.json'), join(BUILD, '../package.json'));
+buildForBenchmark(ROOT, BUILD);
 
 const children: ChildProcess[] = [];
 process.on('exit', () => {
