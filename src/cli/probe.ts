@@ -8,6 +8,10 @@ import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { createLogger } from './logger.ts';
+import { auditJudge } from './probe-judge.ts';
+import { readClusterPolicies } from '../settings/cluster-read.ts';
+import { staticSettings } from '../settings/static-source.ts';
+import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
 import { kubeClusterApi, mcpInformers } from '../prober/cluster-api.ts';
 import { ClusterProber } from '../prober/cluster-prober.ts';
 import { configMapPassState } from '../prober/pass-state.ts';
@@ -45,6 +49,13 @@ export async function run(args: string[]): Promise<number> {
     ...(config.clusterDomain ? { clusterDomain: config.clusterDomain } : {}),
     excludedNamespaces: config.excludeNamespace ?? [config.namespace],
     instance: config.instance ?? hostname(),
+    // The webhook's own verdict (audit.ts) on each labelled object, read
+    // fresh each pass: exempt namespaces and mode off are skipped, and
+    // non-compliant objects get a Warning Event.
+    judge: auditJudge(async () => {
+      const cluster = await readClusterPolicies(kubeConfig);
+      return { settings: staticSettings(cluster.policies, cluster.namespaces), ownNamespace: config.namespace };
+    }, toApiJson),
     // A CronJob pass is a new process: what one pass does not reach, the
     // next starts with, kept in a ConfigMap in our own namespace.
     ...(config.once ? { passState: configMapPassState(kubeConfig, config.namespace) } : {}),
@@ -75,4 +86,14 @@ export async function run(args: string[]): Promise<number> {
   logger.info('stopping');
   await watcher.stop();
   return 0;
+}
+
+/**
+ * Back to the JSON the API server sent (client-node's models rename some
+ * fields), as `audit` does, so the webhook's rules read what they read at admission.
+ */
+function toApiJson(object: { kind: string }): unknown {
+  const type = object.kind === 'Deployment' ? 'V1Deployment' : 'V1Service';
+  const apiVersion = object.kind === 'Deployment' ? 'apps/v1' : 'v1';
+  return { ...ObjectSerializer.serialize(object, type), apiVersion, kind: object.kind };
 }

@@ -6,8 +6,9 @@
  */
 import type { V1Deployment, V1Service, V1ServicePort } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { SYSTEM_NAMESPACES } from '../contract.ts';
+import { MCP_COMPONENT_LABEL, MCP_COMPONENT_VALUE, SYSTEM_NAMESPACES } from '../contract.ts';
 import { MCP_LABEL_SELECTOR, type ClusterApi } from './cluster-api.ts';
+import { isNoncompliant, noncompliantCounts, noncompliantEvent, type Judge, type Judgement, type NoncompliantCount } from './compliance.ts';
 import { mapConcurrentUntil } from './concurrency.ts';
 import type { Detect, DetectionResult } from './detect.ts';
 import { transitionEvent } from './events.ts';
@@ -59,6 +60,12 @@ export interface ClusterProberDeps {
   passState?: PassState;
   /** Monotonic milliseconds, for the pass deadline. Default `performance.now`. */
   now?: () => number;
+  /**
+   * The webhook's verdict on existing objects (compliance.ts). When given, a
+   * pass skips what the webhook does not judge (exempt namespaces, mode off)
+   * and records a Warning Event on each non-compliant object. Default: none.
+   */
+  judge?: Judge;
 }
 
 /** Default {@link ClusterProberDeps.passBudgetMs}. */
@@ -88,6 +95,10 @@ export interface ProbeRunSummary {
   unreached: Array<{ namespace: string; name: string }>;
   /** Objects whose annotations could not be written. */
   errors: number;
+  /** The webhook's verdict on each labelled Service and Deployment seen (empty without a judge). */
+  judgements: Judgement[];
+  /** The samples of `mcp_admission_noncompliant_objects`. */
+  noncompliant: NoncompliantCount[];
 }
 
 /** Optimistic-concurrency retries per object before giving up on it. */
@@ -97,7 +108,7 @@ const MAX_WRITES_PER_OBJECT = 3;
 
 /** Finds, probes and annotates MCP servers. */
 export class ClusterProber {
-  readonly #deps: Required<Omit<ClusterProberDeps, 'excludedNamespaces'>> & { excluded: Set<string> };
+  readonly #deps: Required<Omit<ClusterProberDeps, 'excludedNamespaces' | 'judge'>> & { excluded: Set<string>; judge?: Judge };
 
   constructor(deps: ClusterProberDeps) {
     this.#deps = {
@@ -114,6 +125,7 @@ export class ClusterProber {
       passState: deps.passState ?? NO_PASS_STATE,
       now: deps.now ?? (() => performance.now()),
       excluded: new Set([...SYSTEM_NAMESPACES, ...(deps.excludedNamespaces ?? [])]),
+      ...(deps.judge ? { judge: deps.judge } : {}),
     };
   }
 
@@ -132,9 +144,24 @@ export class ClusterProber {
   async probeAll(): Promise<ProbeRunSummary> {
     const { api, retry, sleep, concurrency, logger, passState, now } = this.#deps;
     const deadline = now() + this.#deps.passBudgetMs;
-    const services = (await withRetry(() => api.listServices(MCP_LABEL_SELECTOR), retry, sleep)).filter((service) =>
+    let services = (await withRetry(() => api.listServices(MCP_LABEL_SELECTOR), retry, sleep)).filter((service) =>
       this.watchesNamespace(service.metadata?.namespace),
     );
+    const deploymentsByNamespace = new Map<string, Promise<V1Deployment[]>>();
+    const deploymentsIn = (namespace: string) => {
+      let deployments = deploymentsByNamespace.get(namespace);
+      if (!deployments) {
+        deployments = withRetry(() => api.listDeployments(namespace), retry, sleep);
+        deploymentsByNamespace.set(namespace, deployments);
+      }
+      return deployments;
+    };
+    const judgements = await this.#judge(services, deploymentsIn);
+    if (this.#deps.judge) {
+      // Exempt namespaces and mode off: no probe, no annotation, no Event.
+      const notJudged = new Set(judgements.filter((j) => j.kind === 'Service' && j.verdict === 'not-judged').map((j) => `${j.namespace}/${j.name}`));
+      services = services.filter((s) => !notJudged.has(`${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`));
+    }
     let carriedOver: string[] = [];
     try {
       carriedOver = await passState.load();
@@ -143,16 +170,9 @@ export class ClusterProber {
     }
     const ordered = fairPassOrder(services, new Set(carriedOver));
     logger.info({ services: ordered.length, carriedOver: carriedOver.length, concurrency }, 'probing MCP services');
-    const deploymentsByNamespace = new Map<string, Promise<V1Deployment[]>>();
-    const { results, skipped } = await mapConcurrentUntil(ordered, concurrency, () => now() >= deadline, (service) => {
-      const namespace = service.metadata?.namespace ?? '';
-      let deployments = deploymentsByNamespace.get(namespace);
-      if (!deployments) {
-        deployments = withRetry(() => api.listDeployments(namespace), retry, sleep);
-        deploymentsByNamespace.set(namespace, deployments);
-      }
-      return this.probeService(service, { deployments });
-    });
+    const { results, skipped } = await mapConcurrentUntil(ordered, concurrency, () => now() >= deadline, (service) =>
+      this.probeService(service, { deployments: deploymentsIn(service.metadata?.namespace ?? '') }),
+    );
     const outcomes = results.map((r) => r.result);
     const unreached = skipped.map((index) => ordered[index]!);
     if (unreached.length > 0) {
@@ -167,11 +187,50 @@ export class ClusterProber {
       logger.warn({ err: describeApiError(err) }, 'cannot save what this pass did not reach');
     }
     const errors = outcomes.reduce((sum, outcome) => sum + outcome.objects.filter((o) => o.error).length, 0);
+    await this.#reportNoncompliant(judgements);
     return {
       services: outcomes,
       unreached: unreached.map((s) => ({ namespace: s.metadata?.namespace ?? '', name: s.metadata?.name ?? '' })),
       errors,
+      judgements,
+      noncompliant: noncompliantCounts(judgements),
     };
+  }
+
+  /**
+   * The webhook's verdict on the labelled Services listed and the labelled
+   * Deployments in their namespaces. Throws when the judge cannot judge
+   * (say the policies cannot be read): without it exempt namespaces are unknown.
+   */
+  async #judge(services: V1Service[], deploymentsIn: (namespace: string) => Promise<V1Deployment[]>): Promise<Judgement[]> {
+    const { judge } = this.#deps;
+    if (!judge) return [];
+    const namespaces = [...new Set(services.map((s) => s.metadata?.namespace ?? ''))];
+    const deployments: V1Deployment[] = [];
+    for (const namespace of namespaces) {
+      try {
+        const labelled = (await deploymentsIn(namespace)).filter((d) => d.metadata?.labels?.[MCP_COMPONENT_LABEL] === MCP_COMPONENT_VALUE);
+        deployments.push(...labelled);
+      } catch (err) {
+        this.#deps.logger.warn({ namespace, err: describeApiError(err) }, 'cannot list deployments; judging the services only');
+      }
+    }
+    return judge([
+      ...services.map((s) => ({ ...s, apiVersion: 'v1', kind: 'Service' })),
+      ...deployments.map((d) => ({ ...d, apiVersion: 'apps/v1', kind: 'Deployment' })),
+    ]);
+  }
+
+  /** A Warning Event on each non-compliant object; a failed write is logged, never fatal. */
+  async #reportNoncompliant(judgements: readonly Judgement[]): Promise<void> {
+    const { api, clock, instance, logger } = this.#deps;
+    for (const judgement of judgements.filter(isNoncompliant)) {
+      try {
+        await api.createEvent(judgement.namespace, noncompliantEvent(judgement, clock(), instance));
+      } catch (err) {
+        logger.warn({ object: `${judgement.kind} ${judgement.namespace}/${judgement.name}`, err: describeApiError(err) }, 'cannot record the non-compliance Event');
+      }
+    }
   }
 
   /**

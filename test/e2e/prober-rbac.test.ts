@@ -140,7 +140,7 @@ describe('the prober ServiceAccount (real API server, installed in another names
     const can = async (verb: string, resource: string, subresource?: string) =>
       (await as(PROBER, ['auth', 'can-i', verb, resource, '--all-namespaces', ...(subresource ? [`--subresource=${subresource}`] : [])])).stdout.trim() === 'yes';
     const granted: string[] = [];
-    for (const resource of ['services', 'deployments.apps', 'endpointslices.discovery.k8s.io', 'pods', 'events', 'secrets', 'configmaps']) {
+    for (const resource of ['services', 'deployments.apps', 'endpointslices.discovery.k8s.io', 'pods', 'events', 'secrets', 'configmaps', 'namespaces', 'mcptransportpolicies.mcp-admission.dev']) {
       for (const verb of ['get', 'list', 'watch', 'patch', 'update', 'create', 'delete']) if (await can(verb, resource)) granted.push(`${verb} ${resource}`);
     }
     for (const [resource, subresource] of [['deployments.apps', 'scale'], ['deployments.apps', 'status'], ['services', 'status'], ['pods', 'status']] as const) {
@@ -150,6 +150,8 @@ describe('the prober ServiceAccount (real API server, installed in another names
       'create events',
       'get deployments.apps', 'get services',
       'list deployments.apps', 'list endpointslices.discovery.k8s.io', 'list pods', 'list services',
+      // The policies and namespace labels the webhook's verdict reads (audit).
+      'list mcptransportpolicies.mcp-admission.dev', 'list namespaces',
       'patch deployments.apps', 'patch services',
       'watch deployments.apps', 'watch services',
     ].sort());

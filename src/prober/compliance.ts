@@ -1,0 +1,91 @@
+/**
+ * What the prober pass records about objects the webhook would judge
+ * differently now (issue 12, "Audit of what already exists"): a Warning
+ * Event on each non-compliant object and the counts behind
+ * `mcp_admission_noncompliant_objects{namespace,kind,reason}`.
+ *
+ * The prober stands apart from admission (README "Contributing"): the
+ * verdicts come from an injected {@link Judge}, which the composition root
+ * builds from the webhook's own `auditObjects`; nothing here decides.
+ */
+import type { CoreV1Event } from '@kubernetes/client-node';
+import { DEFAULT_NAMESPACE } from '../kubernetes/api-server.ts';
+import { PROBER_COMPONENT } from './events.ts';
+
+/** The webhook's verdict on one existing object, as `audit` gives it. */
+export interface Judgement {
+  kind: string;
+  namespace: string;
+  name: string;
+  uid?: string;
+  /** `compliant`, `would-mutate`, `would-refuse`, `would-warn` or `not-judged`. */
+  verdict: string;
+  /** One line for a person: the fixes or the changes. */
+  detail: string;
+}
+
+/** Judges existing objects as the webhook would on their next write. */
+export type Judge = (objects: readonly unknown[]) => Promise<Judgement[]>;
+
+/**
+ * Verdicts that make an object non-compliant. `would-refuse` and
+ * `would-warn` contradict the policy (mode validate refuses them on the next
+ * write); `would-mutate` runs today without the settings mode mutate gives
+ * every new object (it predates the install or the policy). `compliant` and
+ * `not-judged` (exempt, mode off, system namespace) are never reported.
+ */
+export const NONCOMPLIANT_VERDICTS: ReadonlySet<string> = new Set(['would-refuse', 'would-warn', 'would-mutate']);
+
+/** Event reason on a non-compliant object. */
+export const NONCOMPLIANT_EVENT_REASON = 'NonCompliant';
+
+/** True when the judgement is reported. */
+export function isNoncompliant(judgement: Judgement): boolean {
+  return NONCOMPLIANT_VERDICTS.has(judgement.verdict);
+}
+
+/** The Warning Event for a non-compliant object. */
+export function noncompliantEvent(judgement: Judgement, now: Date, instance: string): CoreV1Event {
+  const namespace = judgement.namespace || DEFAULT_NAMESPACE;
+  const message = `mcp-admission ${judgement.verdict.replace('-', ' ')} this ${judgement.kind} on its next write: ${judgement.detail}`;
+  return {
+    metadata: { generateName: `${judgement.name || 'mcp'}.`, namespace },
+    involvedObject: {
+      apiVersion: judgement.kind === 'Deployment' ? 'apps/v1' : 'v1',
+      kind: judgement.kind,
+      name: judgement.name,
+      namespace,
+      ...(judgement.uid ? { uid: judgement.uid } : {}),
+    },
+    reason: NONCOMPLIANT_EVENT_REASON,
+    type: 'Warning',
+    // The API server caps messages at 1 KiB.
+    message: message.length > 1024 ? `${message.slice(0, 1023)}…` : message,
+    source: { component: PROBER_COMPONENT },
+    reportingComponent: PROBER_COMPONENT,
+    reportingInstance: instance,
+    firstTimestamp: now,
+    lastTimestamp: now,
+    count: 1,
+  };
+}
+
+/** One sample of `mcp_admission_noncompliant_objects`. */
+export interface NoncompliantCount {
+  namespace: string;
+  kind: string;
+  reason: string;
+  count: number;
+}
+
+/** The gauge's samples: non-compliant objects per namespace, kind and verdict. */
+export function noncompliantCounts(judgements: readonly Judgement[]): NoncompliantCount[] {
+  const counts = new Map<string, NoncompliantCount>();
+  for (const j of judgements.filter(isNoncompliant)) {
+    const key = `${j.namespace}\u0000${j.kind}\u0000${j.verdict}`;
+    const entry = counts.get(key) ?? { namespace: j.namespace, kind: j.kind, reason: j.verdict, count: 0 };
+    entry.count += 1;
+    counts.set(key, entry);
+  }
+  return [...counts.values()];
+}
