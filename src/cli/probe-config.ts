@@ -21,6 +21,8 @@ export const ProbeConfigShape = z
     excludeNamespace: z.array(z.string()).optional(),
     /** Names this prober in the Events it writes; the pod name in a cluster. */
     instance: z.string().optional(),
+    /** `--once`: where the pass leaves its metrics, in Prometheus text format (a textfile collector's directory). */
+    metricsFile: z.string().optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
     help: z.stringbool().default(false),
   })
@@ -41,6 +43,7 @@ export const PROBE_FLAGS: Flags = {
   namespace: { help: `the prober's own namespace (default ${DEFAULT_INSTALL_NAMESPACE})`, env: ['POD_NAMESPACE'] },
   'exclude-namespace': { help: 'never probe this namespace (repeatable; default: --namespace)', multiple: true },
   instance: { help: 'reporting instance of its Events (default: the host name)', env: ['POD_NAME'] },
+  'metrics-file': { help: '--once: write mcp_admission_noncompliant_objects here, Prometheus text format (default: none)', env: ['MCP_ADMISSION_PROBE_METRICS_FILE'] },
   'log-level': { help: 'fatal, error, warn, info, debug or trace (default info)', env: ['MCP_ADMISSION_LOG_LEVEL', 'LOG_LEVEL'] },
   help: { help: 'this text', type: 'boolean' },
 };

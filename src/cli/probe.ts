@@ -4,6 +4,7 @@
  * root of the prober: it builds the logger, the Kubernetes client and the
  * detect function, and hands them to the prober.
  */
+import { rename, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
@@ -18,6 +19,7 @@ import { configMapPassState } from '../prober/pass-state.ts';
 import { detectTransport, type DetectOptions } from '../prober/detect.ts';
 import { ProbeWatcher } from '../prober/watcher.ts';
 import { readCommandLine } from './config.ts';
+import { noncompliantMetricText } from '../prober/compliance.ts';
 import { PROBE_COMMAND } from './probe-config.ts';
 
 /** Runs the `probe` command; resolves to the exit code. */
@@ -67,9 +69,23 @@ export async function run(args: string[]): Promise<number> {
       const counts: Record<string, number> = {};
       for (const service of summary.services) counts[service.detection.protocol] = (counts[service.detection.protocol] ?? 0) + 1;
       logger.info(
-        { services: summary.services.length, ...counts, unreached: summary.unreached.length, errors: summary.errors },
+        {
+          services: summary.services.length,
+          ...counts,
+          unreached: summary.unreached.length,
+          errors: summary.errors,
+          noncompliant: summary.noncompliant.reduce((sum, c) => sum + c.count, 0),
+        },
         'probe pass done',
       );
+      if (config.metricsFile) {
+        try {
+          await writeAtomically(config.metricsFile, noncompliantMetricText(summary.noncompliant));
+        } catch (err) {
+          logger.error({ err: err instanceof Error ? err.message : String(err), file: config.metricsFile }, 'cannot write the metrics file');
+          return 1;
+        }
+      }
       return summary.errors === 0 ? 0 : 1;
     } catch (err) {
       logger.error({ err: err instanceof Error ? err.message : String(err) }, 'cannot list MCP services');
@@ -96,4 +112,11 @@ function toApiJson(object: { kind: string }): unknown {
   const type = object.kind === 'Deployment' ? 'V1Deployment' : 'V1Service';
   const apiVersion = object.kind === 'Deployment' ? 'apps/v1' : 'v1';
   return { ...ObjectSerializer.serialize(object, type), apiVersion, kind: object.kind };
+}
+
+/** A textfile collector must never read half a file: write beside it, then rename. */
+async function writeAtomically(path: string, text: string): Promise<void> {
+  const temporary = `${path}.${process.pid}.tmp`;
+  await writeFile(temporary, text);
+  await rename(temporary, path);
 }

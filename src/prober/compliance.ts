@@ -89,3 +89,22 @@ export function noncompliantCounts(judgements: readonly Judgement[]): Noncomplia
   }
   return [...counts.values()];
 }
+
+/** The gauge's name, as deploy/monitoring's `MCPAdmissionNoncompliantObjects` alert reads it. */
+export const NONCOMPLIANT_METRIC = 'mcp_admission_noncompliant_objects';
+
+/** A label value in the text format: backslash, quote and newline escaped (Prometheus exposition format). */
+const labelValue = (value: string) => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+
+/**
+ * The gauge in Prometheus text format, for a textfile collector: the Job
+ * ends before any scrape, so a pass leaves its figures in a file.
+ */
+export function noncompliantMetricText(counts: readonly NoncompliantCount[]): string {
+  const lines = [
+    `# HELP ${NONCOMPLIANT_METRIC} Labelled objects the webhook would refuse, warn about or mutate now, by the last prober pass.`,
+    `# TYPE ${NONCOMPLIANT_METRIC} gauge`,
+    ...counts.map((c) => `${NONCOMPLIANT_METRIC}{namespace="${labelValue(c.namespace)}",kind="${labelValue(c.kind)}",reason="${labelValue(c.reason)}"} ${c.count}`),
+  ];
+  return `${lines.join('\n')}\n`;
+}

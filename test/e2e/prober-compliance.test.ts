@@ -1,13 +1,16 @@
 /**
  * `probe --once` on a real API server with the webhook serving from this
  * checkout reports what `audit` finds: a Deployment created under mode warn
- * that mode validate would refuse gets a `NonCompliant` Warning Event, and
+ * that mode validate would refuse gets a `NonCompliant` Warning Event and is counted in the
+ * `--metrics-file` gauge, and
  * an exempt namespace gets nothing (no probe, no annotation, no Event).
  * No pod runs (there is no kubelet), so the probes themselves find no
  * endpoint; the verdict does not depend on them.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { Annotations } from '../../src/contract.ts';
@@ -50,7 +53,8 @@ describe('probe --once reports non-compliant objects', () => {
     }
     await mustSucceed(env.kubectl, ['apply', '-f', '-'], { input: manifest([...objects('warned'), ...objects('free')]) });
 
-    const probe = await run(process.execPath, ['src/cli/main.ts', 'probe', '--once', '--log-level', 'info'], {
+    const metricsFile = join(env.dir, 'prober.prom');
+    const probe = await run(process.execPath, ['src/cli/main.ts', 'probe', '--once', '--log-level', 'info', '--metrics-file', metricsFile], {
       cwd: REPO_ROOT,
       env: { ...process.env, KUBECONFIG: env.controlPlane.kubeconfig, MCP_ADMISSION_PROBE_TIMEOUT_MS: '2000' },
     }).catch((err: { stdout: string; stderr: string }) => err);
@@ -64,6 +68,10 @@ describe('probe --once reports non-compliant objects', () => {
     assert.equal(onDeployment[0]!.type, 'Warning');
     assert.match(onDeployment[0]!.message, /would warn this Deployment.*spec\.strategy\.type/);
     assert.deepEqual(await events('free'), []);
+    // The gauge the MCPAdmissionNoncompliantObjects alert reads, left for a textfile collector.
+    const metrics = readFileSync(metricsFile, 'utf8');
+    assert.match(metrics, /^mcp_admission_noncompliant_objects\{namespace="warned",kind="Deployment",reason="would-warn"\} 1$/m);
+    assert.doesNotMatch(metrics, /namespace="free"/);
     const free = await getJson<Manifest>(env.kubectl, ['deployment', 'legacy', '-n', 'free']);
     assert.equal(free.metadata.annotations?.[Annotations.transportStatus], undefined, 'an exempt namespace is not probed');
     const warnedDeployment = await getJson<Manifest>(env.kubectl, ['deployment', 'legacy', '-n', 'warned']);
