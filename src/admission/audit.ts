@@ -7,6 +7,8 @@ import type { Operation } from 'fast-json-patch';
 import { SYSTEM_NAMESPACES } from '../contract.ts';
 import type { AdmissionDeps } from './admission.ts';
 import { decideOffline } from './offline.ts';
+import { factsFromObjects } from './object-facts.ts';
+import { unlabelledRouteFinding } from '../policy/unlabelled-route.ts';
 
 /**
  * - `compliant`: the webhook would change and refuse nothing.
@@ -14,8 +16,9 @@ import { decideOffline } from './offline.ts';
  * - `would-refuse`: the webhook would refuse it (each problem with its fix).
  * - `would-warn`: mode `warn` lets through what `validate` would refuse (the fixes are given).
  * - `not-judged`: the webhook does not look at it (exempt, mode off, system namespace).
+ * - `unlabelled-route`: an Ingress or HTTPRoute to an SSE MCP Service without the label (the fix adds it).
  */
-export type AuditVerdict = 'compliant' | 'would-mutate' | 'would-refuse' | 'would-warn' | 'not-judged';
+export type AuditVerdict = 'compliant' | 'would-mutate' | 'would-refuse' | 'would-warn' | 'not-judged' | 'unlabelled-route';
 
 export interface AuditEntry {
   kind: string;
@@ -81,6 +84,36 @@ export function auditSummary(entries: readonly AuditEntry[]): string {
   const count = (verdict: AuditVerdict) => entries.filter((e) => e.verdict === verdict).length;
   return (
     `${entries.length} object${entries.length === 1 ? '' : 's'}: ${count('compliant')} compliant, ${count('would-mutate')} would be mutated, ` +
-    `${count('would-refuse')} would be refused, ${count('would-warn')} would be warned, ${count('not-judged')} not judged`
+    `${count('would-refuse')} would be refused, ${count('would-warn')} would be warned, ${count('not-judged')} not judged` +
+    (count('unlabelled-route') > 0 ? `, ${count('unlabelled-route')} unlabelled route${count('unlabelled-route') === 1 ? '' : 's'} to SSE servers` : '')
   );
+}
+
+/** An unlabelled Ingress or HTTPRoute that routes to an SSE MCP Service: the label to add. */
+export interface UnlabelledRoute {
+  kind: string;
+  namespace: string;
+  name: string;
+  /** The finding of rule `route-unlabelled`, its fix the `kubectl label` command. */
+  message: string;
+}
+
+/**
+ * Unlabelled routes among `routes` that reach SSE MCP Services among
+ * `objects` (labelled Services and Deployments), by `unlabelledRouteFinding`
+ * under each route's namespace settings. Exempt namespaces and mode off are skipped.
+ */
+export function unlabelledRoutes(routes: readonly unknown[], objects: readonly unknown[], deps: AdmissionDeps): UnlabelledRoute[] {
+  const facts = factsFromObjects(objects);
+  const found: UnlabelledRoute[] = [];
+  for (const route of routes) {
+    const meta = ((route as { metadata?: unknown }).metadata ?? {}) as { name?: string; namespace?: string };
+    const namespace = meta.namespace ?? 'default';
+    if ((SYSTEM_NAMESPACES as readonly string[]).includes(namespace) || namespace === deps.ownNamespace) continue;
+    const settings = deps.settings.settingsFor(namespace);
+    if (settings.exempt || settings.mode === 'off') continue;
+    const finding = unlabelledRouteFinding(route, facts, settings);
+    if (finding) found.push({ kind: String((route as { kind?: unknown }).kind), namespace, name: meta.name ?? '', message: finding.message });
+  }
+  return found;
 }

@@ -4,7 +4,7 @@
  * it now: compliant, would mutate (the patch), would refuse (the fix).
  */
 import { z } from 'zod';
-import { auditObjects, auditSummary, type AuditEntry } from '../admission/audit.ts';
+import { auditObjects, auditSummary, unlabelledRoutes, type AuditEntry, type UnlabelledRoute } from '../admission/audit.ts';
 import { DEFAULT_INSTALL_NAMESPACE, MCP_COMPONENT_LABEL, MCP_COMPONENT_VALUE } from '../contract.ts';
 import { staticSettings } from '../settings/static-source.ts';
 import { flagUsage, readCommandLine, type Flags } from './config.ts';
@@ -34,12 +34,14 @@ export const AUDIT_USAGE = `usage: mcp-admission audit [-n NAMESPACE | -A] [-o t
 Lists every Deployment and Service labelled ${MCP_COMPONENT_LABEL}=${MCP_COMPONENT_VALUE}
 with what the webhook would do to it now, under the policies in the cluster:
 compliant, would-mutate (with the patch), would-refuse (with each fix),
-would-warn (mode warn: what validate would refuse, with each fix), not-judged.
+would-warn (mode warn: what validate would refuse, with each fix), not-judged;
+and each unlabelled Ingress or HTTPRoute that routes to an SSE MCP Service
+(unlabelled-route, with the label to add).
 
 ${flagUsage(AUDIT_FLAGS)}
 
 exit codes: 0 nothing would be refused or warned, 1 some object would be
-refused or warned, 2 bad input or the cluster could not be read
+refused or warned or a route lacks the label, 2 bad input or the cluster could not be read
 `;
 
 const SELECTOR = `${MCP_COMPONENT_LABEL}=${MCP_COMPONENT_VALUE}`;
@@ -50,7 +52,7 @@ export async function run(args: string[]): Promise<number> {
 
   let entries: AuditEntry[];
   try {
-    const [{ AppsV1Api, CoreV1Api, KubeConfig }, { ObjectSerializer }, { readClusterPolicies }] = await Promise.all([
+    const [{ AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, NetworkingV1Api }, { ObjectSerializer }, { readClusterPolicies }] = await Promise.all([
       import('@kubernetes/client-node'),
       // Not re-exported by the package index; the package has no exports map, so the path is public.
       import('@kubernetes/client-node/dist/serializer.js'),
@@ -62,10 +64,20 @@ export async function run(args: string[]): Promise<number> {
     const namespace = values.allNamespaces ? undefined : (values.namespace ?? (kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace || 'default'));
     const apps = kubeConfig.makeApiClient(AppsV1Api);
     const core = kubeConfig.makeApiClient(CoreV1Api);
-    const [cluster, deployments, services] = await Promise.all([
+    const networking = kubeConfig.makeApiClient(NetworkingV1Api);
+    const custom = kubeConfig.makeApiClient(CustomObjectsApi);
+    const gateway = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' };
+    const [cluster, deployments, services, ingresses, httpRoutes] = await Promise.all([
       readClusterPolicies(kubeConfig),
       namespace ? apps.listNamespacedDeployment({ namespace, labelSelector: SELECTOR }) : apps.listDeploymentForAllNamespaces({ labelSelector: SELECTOR }),
       namespace ? core.listNamespacedService({ namespace, labelSelector: SELECTOR }) : core.listServiceForAllNamespaces({ labelSelector: SELECTOR }),
+      // Every route, labelled or not: the unlabelled ones to SSE servers are the finding.
+      namespace ? networking.listNamespacedIngress({ namespace }) : networking.listIngressForAllNamespaces(),
+      (namespace ? custom.listNamespacedCustomObject({ ...gateway, namespace }) : custom.listClusterCustomObject(gateway)).catch((err: unknown) => {
+        // No Gateway API CRDs: no HTTPRoutes.
+        if ((err as { code?: number }).code === 404) return { items: [] };
+        throw err;
+      }) as Promise<{ items?: unknown[] }>,
     ]);
     // Back to the JSON the API server sent (client-node's models rename some
     // fields), with the apiVersion and kind a list leaves out of its items.
@@ -73,14 +85,33 @@ export async function run(args: string[]): Promise<number> {
       ...deployments.items.map((d) => ({ ...ObjectSerializer.serialize(d, 'V1Deployment'), apiVersion: 'apps/v1', kind: 'Deployment' })),
       ...services.items.map((s) => ({ ...ObjectSerializer.serialize(s, 'V1Service'), apiVersion: 'v1', kind: 'Service' })),
     ];
-    entries = auditObjects(objects, { settings: staticSettings(cluster.policies, cluster.namespaces), ownNamespace: values.webhookNamespace });
+    const deps = { settings: staticSettings(cluster.policies, cluster.namespaces), ownNamespace: values.webhookNamespace };
+    entries = auditObjects(objects, deps);
+    const routes = [
+      ...ingresses.items.map((i) => ({ ...ObjectSerializer.serialize(i, 'V1Ingress'), apiVersion: 'networking.k8s.io/v1', kind: 'Ingress' })),
+      ...(httpRoutes.items ?? []).map((r) => ({ ...(r as object), kind: 'HTTPRoute' })),
+    ];
+    entries.push(...unlabelledRoutes(routes, objects, deps).map(routeEntry));
     entries.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
   } catch (err) {
     process.stderr.write(`mcp-admission audit: ${(err as Error).message}\n`);
     return 2;
   }
   process.stdout.write(values.output === 'json' ? `${JSON.stringify(entries, null, 2)}\n` : auditTable(entries));
-  return entries.some((e) => e.verdict === 'would-refuse' || e.verdict === 'would-warn') ? 1 : 0;
+  return entries.some((e) => e.verdict === 'would-refuse' || e.verdict === 'would-warn' || e.verdict === 'unlabelled-route') ? 1 : 0;
+}
+
+/** An unlabelled route as an audit line: the fix is the label to add. */
+function routeEntry(route: UnlabelledRoute): AuditEntry {
+  return {
+    ...route,
+    verdict: 'unlabelled-route',
+    mode: '',
+    patch: [],
+    changes: [],
+    fixes: [{ field: 'metadata.labels', message: route.message }],
+    warnings: [],
+  };
 }
 
 /** A kubectl-style table, the detail of each object under it, and a summary line. */
@@ -96,6 +127,7 @@ export function auditTable(entries: readonly AuditEntry[]): string {
       const what = e.verdict === 'would-refuse' ? 'would be refused' : 'would be refused in mode validate (warned now)';
       details.push(`${target} ${what}:\n${e.fixes.map((f, i) => `  ${i + 1}. ${f.field}: ${f.message.replace(/\n/g, '\n     ')}`).join('\n')}`);
     }
+    if (e.verdict === 'unlabelled-route') details.push(`${target} ${e.fixes[0]!.message}`);
     if (e.verdict === 'not-judged') details.push(`${target} is not judged: ${e.reason}`);
   }
   return `${lines.join('\n')}\n${details.length ? `\n${details.join('\n\n')}\n` : ''}\n${auditSummary(entries)}\n`;

@@ -15,7 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { Annotations } from '../../src/contract.ts';
 import { manifest, mustSucceed, getJson, REPO_ROOT, startE2E, type E2E } from '../support/harness.ts';
-import { mcpDeployment, mcpService, type Manifest } from '../support/objects.ts';
+import { mcpDeployment, mcpIngress, mcpService, type Manifest } from '../support/objects.ts';
 
 const run = promisify(execFile);
 
@@ -76,5 +76,16 @@ describe('probe --once reports non-compliant objects', () => {
     assert.equal(free.metadata.annotations?.[Annotations.transportStatus], undefined, 'an exempt namespace is not probed');
     const warnedDeployment = await getJson<Manifest>(env.kubectl, ['deployment', 'legacy', '-n', 'warned']);
     assert.ok(warnedDeployment.metadata.annotations?.[Annotations.transportStatus], 'a judged namespace is probed');
+  });
+
+  it('audit lists an unlabelled Ingress to an SSE MCP Service with the label to add', async () => {
+    await mustSucceed(env.kubectl, ['apply', '-f', '-'], { input: manifest([mcpIngress('front', undefined, { namespace: 'warned', services: ['legacy'], unlabelled: true })]) });
+    const audit = await run(process.execPath, ['src/cli/main.ts', 'audit', '-n', 'warned', '--kubeconfig', env.controlPlane.kubeconfig], { cwd: REPO_ROOT }).catch(
+      (err: { code: number; stdout: string; stderr: string }) => err,
+    );
+    process.stderr.write(`e2e: mcp-admission audit -n warned:\n${audit.stdout}${audit.stderr}\n`);
+    assert.match(audit.stdout, /warned\s+Ingress\s+front\s+unlabelled-route/);
+    assert.match(audit.stdout, /Fix: kubectl label ingress\/front -n warned app\.kubernetes\.io\/component=mcp-server/);
+    assert.equal((audit as { code?: number }).code, 1);
   });
 });

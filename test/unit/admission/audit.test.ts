@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { auditObjects, auditSummary } from '../../../src/admission/audit.ts';
+import { auditObjects, auditSummary, unlabelledRoutes } from '../../../src/admission/audit.ts';
 import type { TransportPolicy } from '../../../src/policy/transport-policy.ts';
 import { staticSettings } from '../../../src/settings/static-source.ts';
-import { mcpDeployment, mcpService } from '../../support/objects.ts';
+import { mcpDeployment, mcpHTTPRoute, mcpIngress, mcpService } from '../../support/objects.ts';
 
 const deps = (policies: TransportPolicy[] = [], labels = new Map<string, Record<string, string>>()) => ({
   settings: staticSettings(policies, labels),
@@ -52,5 +52,25 @@ describe('auditObjects', () => {
     const [svc, dep] = auditObjects([service, recreate], deps(policies, new Map([['old', { team: 'legacy' }]])));
     assert.deepEqual([svc!.verdict, svc!.reason], ['not-judged', 'mode off']);
     assert.deepEqual([dep!.verdict, dep!.reason], ['not-judged', 'exempt (MCPTransportPolicy exempting)']);
+  });
+
+  it('lists unlabelled routes to SSE MCP Services with the label to add, skipping labelled, non-SSE, exempt and off', () => {
+    const sse = (ns: string) => mcpService('legacy', { namespace: ns, annotations: { protocol: 'sse' } });
+    const http = mcpService('modern', { namespace: 'tools', annotations: { protocol: 'streamable-http' } });
+    const routes = [
+      mcpIngress('legacy', 'nginx', { namespace: 'tools', unlabelled: true }),
+      mcpHTTPRoute('legacy', 'gw', { namespace: 'tools', unlabelled: true }),
+      mcpIngress('labelled', 'nginx', { namespace: 'tools', services: ['legacy'] }),
+      mcpIngress('modern', 'nginx', { namespace: 'tools', unlabelled: true }),
+      mcpIngress('legacy', 'nginx', { namespace: 'free', unlabelled: true }),
+      mcpIngress('legacy', 'nginx', { namespace: 'old', unlabelled: true }),
+    ];
+    const policies: TransportPolicy[] = [
+      { name: 'exempting', spec: { exemptNamespaces: ['free'] } },
+      { name: 'off', spec: { mode: 'off', namespaceSelector: { matchLabels: { team: 'legacy' } } } },
+    ];
+    const found = unlabelledRoutes(routes, [sse('tools'), http, sse('free'), sse('old')], deps(policies, new Map([['old', { team: 'legacy' }]])));
+    assert.deepEqual(found.map((r) => [r.kind, r.namespace, r.name]), [['Ingress', 'tools', 'legacy'], ['HTTPRoute', 'tools', 'legacy']]);
+    assert.match(found[0]!.message, /Fix: kubectl label ingress\/legacy -n tools app\.kubernetes\.io\/component=mcp-server/);
   });
 });
