@@ -9,7 +9,7 @@
 import { CoreV1Api, ListWatch, Watch, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import { createSecureContext } from 'node:tls';
 import { restartOnWatchError } from '../kubernetes/informer.ts';
-import type { CertificateSource, KeyPair } from '../server/certificate-source.ts';
+import { HeldCertificateSource, type KeyPair } from '../server/certificate-source.ts';
 
 /** Options for {@link SecretCertificateSource}. */
 export interface SecretCertificateSourceOptions {
@@ -34,15 +34,14 @@ export function pairFromSecret(secret: V1Secret): KeyPair {
 }
 
 /** See the module comment. */
-export class SecretCertificateSource implements CertificateSource {
-  private pair: KeyPair | undefined;
-  private readonly listeners: Array<(pair: KeyPair) => void> = [];
+export class SecretCertificateSource extends HeldCertificateSource {
   private readonly informer: ListWatch<V1Secret>;
   private readonly options: SecretCertificateSourceOptions;
   private first: { resolve: () => void; promise: Promise<void> };
   private stopped = false;
 
   constructor(options: SecretCertificateSourceOptions) {
+    super();
     this.options = options;
     const core = options.kubeConfig.makeApiClient(CoreV1Api);
     const fieldSelector = `metadata.name=${options.name}`;
@@ -80,18 +79,7 @@ export class SecretCertificateSource implements CertificateSource {
     void this.informer.stop();
   }
 
-  healthy(): boolean {
-    return this.pair !== undefined;
-  }
 
-  current(): KeyPair {
-    if (!this.pair) throw new Error('no serving certificate loaded from the Secret yet');
-    return this.pair;
-  }
-
-  onChange(listener: (pair: KeyPair) => void): void {
-    this.listeners.push(listener);
-  }
 
   private load(secret: V1Secret): void {
     if (secret.metadata?.name !== this.options.name) return;
@@ -100,17 +88,9 @@ export class SecretCertificateSource implements CertificateSource {
       pair = pairFromSecret(secret);
     } catch (err) {
       // Not written yet by the leader, or damaged: keep serving what we have.
-      if (this.pair) this.options.onError?.(err as Error);
+      if (this.healthy()) this.options.onError?.(err as Error);
       return;
     }
-    if (this.pair && pair.cert.equals(this.pair.cert) && pair.key.equals(this.pair.key)) return;
-    const first = this.pair === undefined;
-    this.pair = pair;
-    if (first) {
-      this.first.resolve();
-      return;
-    }
-    this.options.onReload?.();
-    for (const listener of this.listeners) listener(pair);
+    if (this.offer(pair, this.options.onReload) === 'first') this.first.resolve();
   }
 }

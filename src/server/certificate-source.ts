@@ -26,6 +26,51 @@ export interface CertificateSource {
   onChange(listener: (pair: KeyPair) => void): void;
 }
 
+/**
+ * What the file and the Secret source share: the pair being served. A new
+ * pair is checked before it is used (a certificate and key that do not
+ * belong together throw, and the previous pair stays), replaces the current
+ * one only when its bytes differ, and every pair after the first goes to
+ * the listeners. Subclasses say where pairs come from.
+ */
+export abstract class HeldCertificateSource implements CertificateSource {
+  #pair: KeyPair | undefined;
+  readonly #listeners: Array<(pair: KeyPair) => void> = [];
+
+  abstract start(): Promise<void>;
+  abstract stop(): void;
+
+  healthy(): boolean {
+    return this.#pair !== undefined;
+  }
+
+  current(): KeyPair {
+    if (!this.#pair) throw new Error('no serving certificate loaded yet');
+    return this.#pair;
+  }
+
+  onChange(listener: (pair: KeyPair) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  /**
+   * Makes `pair` current if it differs from what is served. Returns
+   * `unchanged`, `first` (nobody is told) or `replaced` (after `beforeNotify`,
+   * the listeners are told). Throws, keeping the current pair, when the
+   * certificate and key do not match.
+   */
+  protected offer(pair: KeyPair, beforeNotify?: () => void): 'unchanged' | 'first' | 'replaced' {
+    const current = this.#pair;
+    if (current && pair.cert.equals(current.cert) && pair.key.equals(current.key)) return 'unchanged';
+    createSecureContext(pair);
+    this.#pair = pair;
+    if (!current) return 'first';
+    beforeNotify?.();
+    for (const listener of this.#listeners) listener(pair);
+    return 'replaced';
+  }
+}
+
 export interface FileCertificateSourceOptions {
   certFile: string;
   keyFile: string;
@@ -35,15 +80,14 @@ export interface FileCertificateSourceOptions {
   onReload?: () => void;
 }
 
-export class FileCertificateSource implements CertificateSource {
-  private pair: KeyPair | undefined;
-  private readonly listeners: Array<(pair: KeyPair) => void> = [];
+export class FileCertificateSource extends HeldCertificateSource {
   private timer: NodeJS.Timeout | undefined;
   private watchers: FSWatcher[] = [];
   private loading: Promise<void> | undefined;
   private readonly options: FileCertificateSourceOptions;
 
   constructor(options: FileCertificateSourceOptions) {
+    super();
     this.options = options;
   }
 
@@ -69,19 +113,6 @@ export class FileCertificateSource implements CertificateSource {
     this.watchers = [];
   }
 
-  healthy(): boolean {
-    return this.pair !== undefined;
-  }
-
-  current(): KeyPair {
-    if (!this.pair) throw new Error('no serving certificate loaded yet');
-    return this.pair;
-  }
-
-  onChange(listener: (pair: KeyPair) => void): void {
-    this.listeners.push(listener);
-  }
-
   /** Reloads now; exposed so tests and signals need not wait for the poll. */
   reload(): Promise<void> {
     this.loading ??= this.load()
@@ -94,16 +125,9 @@ export class FileCertificateSource implements CertificateSource {
 
   private async load(): Promise<void> {
     const [cert, key] = await Promise.all([readFile(this.options.certFile), readFile(this.options.keyFile)]);
-    if (this.pair && cert.equals(this.pair.cert) && key.equals(this.pair.key)) return;
     // A rotation writes the two files one after the other: a pair that does
     // not match throws here, and the old pair serves until the next event.
-    createSecureContext({ cert, key });
-    const first = this.pair === undefined;
-    this.pair = { cert, key };
-    if (!first) {
-      this.options.onReload?.();
-      for (const listener of this.listeners) listener(this.pair);
-    }
+    this.offer({ cert, key }, this.options.onReload);
   }
 }
 
