@@ -10,7 +10,7 @@
  */
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { DEFAULT_NAMESPACE } from '../kubernetes/api-server.ts';
-import { PROBER_COMPONENT } from './events.ts';
+import { proberEvent } from './events.ts';
 
 /** The webhook's verdict on one existing object, as `audit` gives it. */
 export interface Judgement {
@@ -48,26 +48,18 @@ export function isNoncompliant(judgement: Judgement): boolean {
 export function noncompliantEvent(judgement: Judgement, now: Date, instance: string): CoreV1Event {
   const namespace = judgement.namespace || DEFAULT_NAMESPACE;
   const message = `mcp-admission ${judgement.verdict.replace('-', ' ')} this ${judgement.kind} on its next write: ${judgement.detail}`;
-  return {
-    metadata: { generateName: `${judgement.name || 'mcp'}.`, namespace },
-    involvedObject: {
+  return proberEvent(
+    {
       apiVersion: judgement.kind === 'Deployment' ? 'apps/v1' : 'v1',
       kind: judgement.kind,
       name: judgement.name,
       namespace,
       ...(judgement.uid ? { uid: judgement.uid } : {}),
     },
-    reason: NONCOMPLIANT_EVENT_REASON,
-    type: 'Warning',
-    // The API server caps messages at 1 KiB.
-    message: message.length > 1024 ? `${message.slice(0, 1023)}…` : message,
-    source: { component: PROBER_COMPONENT },
-    reportingComponent: PROBER_COMPONENT,
-    reportingInstance: instance,
-    firstTimestamp: now,
-    lastTimestamp: now,
-    count: 1,
-  };
+    { type: 'Warning', reason: NONCOMPLIANT_EVENT_REASON, message },
+    now,
+    instance,
+  );
 }
 
 /** One sample of `mcp_admission_noncompliant_objects`. */

@@ -56,21 +56,45 @@ export function transitionEvent(
       return undefined;
   }
   const metadata = target.object.metadata ?? {};
-  const apiVersion = target.kind === 'Service' ? 'v1' : 'apps/v1';
-  return {
-    metadata: { generateName: `${metadata.name ?? 'mcp'}.`, namespace: metadata.namespace ?? DEFAULT_NAMESPACE },
-    involvedObject: {
-      apiVersion,
+  return proberEvent(
+    {
+      apiVersion: target.kind === 'Service' ? 'v1' : 'apps/v1',
       kind: target.kind,
       name: metadata.name ?? '',
       namespace: metadata.namespace ?? DEFAULT_NAMESPACE,
       ...(metadata.uid ? { uid: metadata.uid } : {}),
       ...(metadata.resourceVersion ? { resourceVersion: metadata.resourceVersion } : {}),
     },
-    reason,
-    type,
+    { type, reason, message },
+    now,
+    instance,
+  );
+}
+
+/** The object an Event is about. */
+export interface EventSubject {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace: string;
+  uid?: string;
+  resourceVersion?: string;
+}
+
+/** One of our Events about `subject`, in its namespace, from this prober instance. */
+export function proberEvent(
+  subject: EventSubject,
+  what: { type: 'Normal' | 'Warning' | string; reason: string; message: string },
+  now: Date,
+  instance: string,
+): CoreV1Event {
+  return {
+    metadata: { generateName: `${subject.name || 'mcp'}.`, namespace: subject.namespace },
+    involvedObject: subject,
+    reason: what.reason,
+    type: what.type,
     // The API server caps messages at 1 KiB.
-    message: message.length > 1024 ? `${message.slice(0, 1023)}…` : message,
+    message: what.message.length > 1024 ? `${what.message.slice(0, 1023)}…` : what.message,
     source: { component: PROBER_COMPONENT },
     reportingComponent: PROBER_COMPONENT,
     reportingInstance: instance,
