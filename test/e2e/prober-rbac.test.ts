@@ -17,7 +17,7 @@ import { Annotations } from '../../src/contract.ts';
 import { configMapPassState } from '../../src/prober/pass-state.ts';
 import { applyObjects, renderKustomization } from '../support/harness/manifests.ts';
 import { ensureNamespace, getJson, REPO_ROOT, startE2E, type E2E, type KubectlResult } from '../support/harness.ts';
-import { mcpDeployment, mcpService, type Manifest } from '../support/objects.ts';
+import { mcpDeployment, mcpService, TRUST_THE_PROBER_POLICY, type Manifest } from '../support/objects.ts';
 
 const INSTALL_NS = 'platform-probes';
 const PROBER = `system:serviceaccount:${INSTALL_NS}:mcp-admission-prober`;
@@ -29,12 +29,7 @@ const POLICY_FILE = join(REPO_ROOT, 'deploy/prober/admission-policy.yaml');
 // from a `detected-protocol: sse` written as the prober writes it.
 const policyDir = mkdtempSync(join(tmpdir(), 'mcp-admission-prober-rbac-'));
 const policyFile = join(policyDir, 'policy.json');
-writeFileSync(policyFile, JSON.stringify({
-  apiVersion: 'mcp-admission.dev/v1alpha1',
-  kind: 'MCPTransportPolicy',
-  metadata: { name: 'trust-the-prober' },
-  spec: { defaults: { undetectedProtocol: 'streamable-http' } },
-}));
+writeFileSync(policyFile, JSON.stringify(TRUST_THE_PROBER_POLICY));
 
 const merge = (patch: object) => ['--type=merge', '-p', JSON.stringify(patch)];
 const annotate = (annotations: Record<string, string>) => merge({ metadata: { annotations } });

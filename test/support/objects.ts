@@ -171,3 +171,14 @@ export const gateway = (name: string, namespace: string, className: string, port
   metadata: { name, namespace },
   spec: { gatewayClassName: className, listeners: [{ name: 'http', protocol: 'HTTP', port }] },
 });
+
+/**
+ * A policy under which undetected servers count as streamable-http, so SSE
+ * settings can only come from a `detected-protocol: sse` the prober writes.
+ */
+export const TRUST_THE_PROBER_POLICY: Manifest = {
+  apiVersion: 'mcp-admission.dev/v1alpha1',
+  kind: 'MCPTransportPolicy',
+  metadata: { name: 'trust-the-prober' },
+  spec: { defaults: { undetectedProtocol: 'streamable-http' } },
+};

@@ -25,7 +25,7 @@ import { ClusterProber } from '../../../src/prober/cluster-prober.ts';
 import { detectTransport } from '../../../src/prober/detect.ts';
 import { startSdkServer, type RunningPeer } from '../../support/peers/sdk-servers.ts';
 import { ensureNamespace, getJson, startE2E, type E2E } from '../../support/harness.ts';
-import { mcpDeployment, mcpService, type Manifest } from '../../support/objects.ts';
+import { mcpDeployment, mcpService, TRUST_THE_PROBER_POLICY, type Manifest } from '../../support/objects.ts';
 import { syncEndpointSlices } from '../../support/harness/endpoint-slices.ts';
 import { addPodAddress, runPod } from '../../support/pods.ts';
 
@@ -35,12 +35,7 @@ const POD_IP = addPodAddress(10);
 // only come from the prober's finding, on the UPDATE that records it.
 const policyDir = mkdtempSync(join(tmpdir(), 'mcp-admission-prober-e2e-'));
 const policyFile = join(policyDir, 'policy.json');
-writeFileSync(policyFile, JSON.stringify({
-  apiVersion: 'mcp-admission.dev/v1alpha1',
-  kind: 'MCPTransportPolicy',
-  metadata: { name: 'trust-the-prober' },
-  spec: { defaults: { undetectedProtocol: 'streamable-http' } },
-}));
+writeFileSync(policyFile, JSON.stringify(TRUST_THE_PROBER_POLICY));
 
 describe('prober and webhook on a real API server', () => {
   let env: E2E;
