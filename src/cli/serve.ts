@@ -18,7 +18,6 @@ import { ConfigError, readCommandLine } from './config.ts';
 import { SERVE_COMMAND, type ServeConfig } from './serve-config.ts';
 import { createMetrics, setPolicyCounts, type AdmissionMetrics } from '../server/metrics.ts';
 import { startServers } from '../server/server.ts';
-import { loadPolicyFile } from '../settings/policy-file.ts';
 import { staticSettings } from '../settings/static-source.ts';
 
 interface ReadySettings extends SettingsSource {
@@ -57,6 +56,9 @@ async function settingsSource(config: ServeConfig, logger: Logger, metrics: Admi
           : 'builtin';
   if (source === 'file') {
     if (!config.policy) throw new ConfigError('--policy-source file needs --policy FILE');
+    // Loaded only here: the policy file reader brings the YAML parser, which
+    // built-in and cluster policies never need (about 1 MB of RSS).
+    const { loadPolicyFile } = await import('../settings/policy-file.ts');
     const policies = await loadPolicyFile(config.policy);
     setPolicyCounts(metrics, { accepted: policies.length });
     logger.info({ file: config.policy, policies: policies.map((p) => p.name) }, 'policies loaded from file');
