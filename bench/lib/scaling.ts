@@ -60,7 +60,7 @@ export interface ScalingRow {
 }
 
 /**
- * `count` MCPTransportPolicy objects: deploy/policy's cluster default, then
+ * `count` MCPTransportPolicy objects: examples/cluster-default-policy.yaml, then
  * namespace policies with a mix of selectors (matchLabels, In, NotIn,
  * Exists/DoesNotExist) of which about half match the benchmark's namespace
  * ("tools") and must be merged in order of specificity, and some listing
@@ -68,7 +68,7 @@ export interface ScalingRow {
  * defaults, so every cell makes the same decision and only the work grows.
  */
 export function transportPolicies(count: number): Json[] {
-  const clusterDefault = parse(readFileSync(join(REPO_ROOT, 'deploy/policy/default.yaml'), 'utf8')) as Json;
+  const clusterDefault = parse(readFileSync(join(REPO_ROOT, 'examples/cluster-default-policy.yaml'), 'utf8')) as Json;
   const policies = [clusterDefault];
   const name = 'kubernetes.io/metadata.name';
   for (let i = 1; i < count; i++) {
