@@ -46,8 +46,18 @@ export interface ClusterSettingsOptions {
 type Listed = 'policies' | 'namespaces';
 type Watched<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
 
+type Checked = ReturnType<typeof validateTransportPolicy>;
+
 export class ClusterSettingsSource implements SettingsSource {
   private policies: TransportPolicy[] = [];
+  /**
+   * The check of each stored object, by object: the informer replaces an
+   * object on every change, so an entry is current for as long as its key
+   * is in the cache. A rebuild then checks only what changed; without it,
+   * the status writer's one write per policy made each of N events check
+   * all N policies again.
+   */
+  private readonly checked = new WeakMap<KubernetesObject, Checked>();
   private readonly resolved: ResolvedSettings;
   private readonly policyInformer: Watched<KubernetesObject>;
   private readonly namespaceInformer: Watched<V1Namespace>;
@@ -101,7 +111,9 @@ export class ClusterSettingsSource implements SettingsSource {
     // only invalidates the settings resolved for namespaces.
     for (const verb of ['add', 'update', 'delete'] as const) {
       this.policyInformer.on(verb, () => {
-        this.refresh();
+        // The first list calls 'add' once per policy; nothing is served
+        // before it has synced, and markListed rebuilds then, once.
+        if (this.synced) this.refresh();
         this.options.onChange?.();
       });
       this.namespaceInformer.on(verb, () => {
@@ -186,7 +198,12 @@ export class ClusterSettingsSource implements SettingsSource {
     const policies: TransportPolicy[] = [];
     let invalid = 0;
     for (const object of this.policyInformer.list()) {
-      const { policy, problems } = validateTransportPolicy(object);
+      let check = this.checked.get(object);
+      if (!check) {
+        check = validateTransportPolicy(object);
+        this.checked.set(object, check);
+      }
+      const { policy, problems } = check;
       if (policy) {
         policies.push(policy);
         continue;
