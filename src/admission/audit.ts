@@ -38,7 +38,12 @@ export interface AuditEntry {
 
 /** Audits each object as the webhook would judge it on its next write. */
 export function auditObjects(objects: readonly unknown[], deps: AdmissionDeps): AuditEntry[] {
-  return objects.map((object) => {
+  return objects.map((listed) => {
+    // As JSON, the way the webhook receives it: a client library's listing
+    // keeps absent fields as undefined (client-node's ObjectSerializer gives a
+    // ClusterIP Service status.loadBalancer.ingress: undefined), which the
+    // patch diff would turn into a `remove` of a path that does not exist.
+    const object: unknown = JSON.parse(JSON.stringify(listed));
     const meta = ((object as { metadata?: unknown }).metadata ?? {}) as { name?: string; namespace?: string };
     const namespace = meta.namespace ?? 'default';
     const entry: AuditEntry = {

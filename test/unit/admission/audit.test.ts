@@ -43,6 +43,24 @@ describe('auditObjects', () => {
     assert.ok(warn.fixes.some((f) => /Fix:/.test(f.message)), 'the fix is kept whole');
   });
 
+  it('an SSE Service stored before mcp-admission added Traefik nativeLB is would-mutate, with both keys in the patch', () => {
+    const stored = mcpService('weather', { namespace: 'tools', annotations: { protocol: 'sse' } }, {
+      sessionAffinity: 'ClientIP',
+      sessionAffinityConfig: { clientIP: { timeoutSeconds: 10800 } },
+    });
+    const [entry] = auditObjects([stored], deps());
+    assert.equal(entry!.verdict, 'would-mutate');
+    assert.deepEqual(entry!.changes, ['traefik.ingress.kubernetes.io/service.nativelb (unset) -> true', 'traefik.io/service.nativelb (unset) -> true']);
+  });
+
+  it('objects as a client library lists them (fields set to undefined) are judged as the JSON the API server sent', () => {
+    // @kubernetes/client-node's ObjectSerializer keeps absent fields as undefined, e.g. a ClusterIP Service's status.loadBalancer.ingress.
+    const listed = { ...mcpService('weather', { namespace: 'tools', annotations: { protocol: 'sse' } }), status: { loadBalancer: { ingress: undefined } } };
+    const [entry] = auditObjects([listed], deps());
+    assert.equal(entry!.verdict, 'would-mutate');
+    assert.ok(entry!.patch.every((op) => !op.path.startsWith('/status')), JSON.stringify(entry!.patch));
+  });
+
   it('mode off and exempt namespaces are not judged, and say why; label-selected policies see the labels given', () => {
     const policies: TransportPolicy[] = [
       { name: 'off', spec: { mode: 'off', namespaceSelector: { matchLabels: { team: 'legacy' } } } },
