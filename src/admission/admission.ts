@@ -175,12 +175,24 @@ export function denialMessage(target: string, denials: readonly Finding[]): stri
 }
 
 /**
- * The API server may cut warnings longer than 256 characters, so a warning
- * carries the problem without its fix (by convention a message puts its fix
- * after "Fix:"); `mcp-admission review` shows the fix in full.
+ * The API server keeps each warning whole until one request's warnings pass
+ * 4096 characters; from then on it cuts every warning to 256
+ * (k8s.io/apiserver pkg/endpoints/filters/warning.go). So a warning carries
+ * the problem without its fix (by convention a message puts its fix after
+ * "Fix:") within 256 characters; `mcp-admission review` shows the fix in
+ * full. A finding whose point is the command to run (`fix`) keeps it whole
+ * at the end, after the problem shortened to fit 512 characters: whole
+ * while the request's warnings stay within 4096.
  */
 const MAX_WARNING_LENGTH = 256;
+const MAX_WARNING_WITH_FIX_LENGTH = 512;
+/** What remains of the problem however long the fix: the field and the start of the why. */
+const MIN_PROBLEM_LENGTH = 120;
 function warningText(finding: Finding, marker = ''): string {
-  const text = `mcp-admission: ${marker}${describeFinding(finding).split(/\s*Fix:/)[0]?.replace(/\s+/g, ' ').trim()}`;
-  return text.length <= MAX_WARNING_LENGTH ? text : `${text.slice(0, MAX_WARNING_LENGTH - 1)}…`;
+  const problem = `mcp-admission: ${marker}${describeFinding(finding).split(/\s*Fix:/)[0]?.replace(/\s+/g, ' ').trim()}`;
+  if (finding.fix === undefined) return cut(problem, MAX_WARNING_LENGTH);
+  const fix = ` Fix: ${finding.fix.replace(/\s+/g, ' ').trim()}`;
+  return `${cut(problem, Math.max(MAX_WARNING_WITH_FIX_LENGTH - fix.length, MIN_PROBLEM_LENGTH))}${fix}`;
 }
+
+const cut = (text: string, length: number): string => (text.length <= length ? text : `${text.slice(0, length - 1)}…`);

@@ -14,6 +14,13 @@ export interface Finding {
   field: string;
   /** The whole message a person reads: problem, consequence, fix. */
   message: string;
+  /**
+   * The fix in one line (a command), for a finding whose point is what to
+   * run: it also ends `message` (after "Fix:"), and as a warning (mode
+   * warn, or a warning rule) the finding keeps it whole where warnings
+   * otherwise drop the fix (warningText in src/admission/admission.ts).
+   */
+  fix?: string;
 }
 
 /**
@@ -52,6 +59,7 @@ export const RULES = [
   'route-backend-unknown',
   'route-controller-unconfigurable',
   'route-traefik-native-lb',
+  'route-traefik-shared-replica',
   'route-unlabelled',
   'ingress-nginx-cookie-affinity',
   'ingress-nginx-upstream-hash',

@@ -195,21 +195,6 @@ export const TRAEFIK_TRADE_OFF =
   'official TypeScript SDK client, which keeps no cookies); kube-proxy sees the Traefik pod as the client, so all sessions ' +
   'through one Traefik instance share one replica';
 
-/** A refusal for each known SSE backend Service that Traefik would balance per request. */
-export function traefikServiceFindings(backends: readonly Backend[], annotation: string): Finding[] {
-  return backends
-    .filter((b) => b.service && b.protocol.protocol === 'sse' && b.service.metadata.annotations?.[annotation] !== 'true')
-    .map((b) => ({
-      rule: 'route-traefik-native-lb' as const,
-      field: b.field,
-      message:
-        `Traefik balances each request over the pods of Service "${b.name}" on its own (round robin), so an SSE client's POSTs ` +
-        `land on pods that do not hold its stream ("No transport found for sessionId"). The Service needs ${annotation}: "true": ` +
-        `${TRAEFIK_TRADE_OFF}. mcp-admission sets it when it mutates the Service; this one was stored without it. Fix: ` +
-        `kubectl annotate service/${b.name} -n ${b.namespace} --overwrite ${annotation}=true`,
-    }));
-}
-
 /** What to do by hand, for a controller mcp-admission cannot configure from the route. */
 export function unconfigurableControllerFinding(field: string, controller: Controller, settings: TransportSettings): Finding {
   const stream = settings.streamTimeoutSeconds;

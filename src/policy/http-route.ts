@@ -15,13 +15,14 @@
  *   what mcp-admission sets. Client-address hashing lives in separate objects
  *   a webhook cannot create: Envoy Gateway's BackendTrafficPolicy and Istio's
  *   DestinationRule; the warning carries the exact YAML. Traefik has neither;
- *   its Service carries `nativeLB` (see TRAEFIK_NATIVE_LB).
+ *   its Service carries `nativeLB` (see TRAEFIK_NATIVE_LB and traefik-route.ts).
  */
 import type { Finding, Verdict } from './finding.ts';
 import { APPLIED, backendOf, controllerFor, mayMutateFrontDoor, routesSse, TRAEFIK_NATIVE_LB } from './front-door.ts';
-import { traefikServiceFindings, unconfigurableControllerFinding, unknownBackendWarnings } from './front-door.ts';
+import { unconfigurableControllerFinding, unknownBackendWarnings } from './front-door.ts';
 import type { Backend, ClusterFacts, Controller } from './front-door.ts';
 import type { HTTPRoute } from './objects.ts';
+import { traefikRouteFindings } from './traefik-route.ts';
 import type { TransportSettings } from './transport-settings.ts';
 import { copyJson, type Mutation } from './workload.ts';
 
@@ -183,8 +184,11 @@ export function validateHTTPRoute(route: HTTPRoute, settings: TransportSettings,
   const stickiness =
     'without it each request is balanced over the pod endpoints on its own, so an SSE client\'s POSTs land on pods that do not hold its stream';
   for (const controller of implementations) {
-    if (controller.id === 'traefik') denials.push(...traefikServiceFindings(backends, TRAEFIK_NATIVE_LB.gateway));
-    else if (controller.id === 'envoy-gateway') {
+    if (controller.id === 'traefik') {
+      const traefik = traefikRouteFindings(backends, TRAEFIK_NATIVE_LB.gateway, 'spec.parentRefs', settings);
+      denials.push(...traefik.denials);
+      warnings.push(...traefik.warnings);
+    } else if (controller.id === 'envoy-gateway') {
       warnings.push({
         rule: 'httproute-client-address-hashing',
         field: 'spec.parentRefs',

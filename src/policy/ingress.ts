@@ -10,7 +10,7 @@
  *   policy's stream timeout (default 60 s cuts an idle stream), and
  *   `proxy-buffering: off` (a buffered event stream reaches the client late).
  * - Traefik: nothing on the Ingress can do it; the Service carries `nativeLB`
- *   (see TRAEFIK_NATIVE_LB). Traefik's entry points do not cut idle streams by
+ *   (see TRAEFIK_NATIVE_LB; the route's side is traefik-route.ts). Traefik's entry points do not cut idle streams by
  *   default (readTimeout covers reading the request only) and it flushes
  *   text/event-stream at once.
  * - AWS ALB, GKE, HAProxy, anything else: a warning naming it, with the fix.
@@ -22,7 +22,6 @@ import {
   ingressController,
   mayMutateFrontDoor,
   routesSse,
-  traefikServiceFindings,
   TRAEFIK_NATIVE_LB,
   unconfigurableControllerFinding,
   unknownBackendWarnings,
@@ -31,6 +30,7 @@ import {
   type Controller,
 } from './front-door.ts';
 import type { Ingress } from './objects.ts';
+import { traefikRouteFindings } from './traefik-route.ts';
 import type { TransportSettings } from './transport-settings.ts';
 import { copyJson, type Mutation } from './workload.ts';
 
@@ -185,10 +185,11 @@ export function validateIngress(ingress: Ingress, settings: TransportSettings, f
     }
     return { denials, warnings };
   }
+  const controllerField = ingress.spec?.ingressClassName ? 'spec.ingressClassName' : 'spec';
   if (controller.id === 'traefik') {
-    denials.push(...traefikServiceFindings(judged.backends, TRAEFIK_NATIVE_LB.ingress));
-    return { denials, warnings };
+    const traefik = traefikRouteFindings(judged.backends, TRAEFIK_NATIVE_LB.ingress, controllerField, settings);
+    return { denials: [...denials, ...traefik.denials], warnings: [...warnings, ...traefik.warnings] };
   }
-  warnings.push(unconfigurableControllerFinding(ingress.spec?.ingressClassName ? 'spec.ingressClassName' : 'spec', controller, settings));
+  warnings.push(unconfigurableControllerFinding(controllerField, controller, settings));
   return { denials, warnings };
 }

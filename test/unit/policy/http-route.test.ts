@@ -79,8 +79,9 @@ describe('HTTPRoute rules', () => {
     { name: 'mode validate refuses the missing timeout', object: route('eg'), settings: settings({ mode: 'validate' }), unchanged: true, timeouts: [undefined], denied: ['spec.rules[0].timeouts.request'], warned: ['spec.parentRefs'] },
     { name: 'policy without front-door mutation refuses instead', object: route('eg'), settings: settings({ allowFrontDoorMutation: false }), unchanged: true, denied: ['spec.rules[0].timeouts.request'], warned: ['spec.parentRefs'] },
     { name: 'Istio: no timeout added (unlimited by default); hashing is a warning with the DestinationRule', object: route('istio'), unchanged: true, timeouts: [undefined], warned: ['spec.parentRefs'] },
-    { name: 'Traefik: nothing on the route; a Service stored with nativeLB passes', object: route('traefik', ['native']), unchanged: true, timeouts: [undefined] },
-    { name: 'Traefik: a Service without nativeLB is refused at the backendRef', object: route('traefik'), unchanged: true, denied: ['spec.rules[0].backendRefs[0]'] },
+    { name: 'Traefik: nothing on the route; a Service stored with nativeLB passes, the trade-off a warning', object: route('traefik', ['native']), unchanged: true, timeouts: [undefined], warned: ['spec.parentRefs'] },
+    { name: 'Traefik, mode mutate: a Service stored without nativeLB is admitted, with a warning at the backendRef', object: route('traefik'), unchanged: true, warned: ['spec.rules[0].backendRefs[0]'] },
+    { name: 'Traefik, mode validate: a Service without nativeLB is refused at the backendRef', object: route('traefik'), settings: settings({ mode: 'validate' }), unchanged: true, denied: ['spec.rules[0].backendRefs[0]'] },
     { name: 'an unknown implementation: timeout set, and a warning naming it', object: route('other'), timeouts: ['1h'], warned: ['spec.parentRefs'] },
     { name: 'a Gateway mcp-admission does not know: timeout set, and a warning', object: route('nowhere'), timeouts: ['1h'], warned: ['spec.parentRefs'] },
   ];
@@ -107,6 +108,11 @@ describe('HTTPRoute rules', () => {
   it('Istio: the warning carries a DestinationRule per SSE Service', () => {
     const { warnings } = judge(route('istio'));
     assert.match(warnings[0]!.message, /kind: DestinationRule\nmetadata:\n  name: weather-mcp-sse\n  namespace: tools\nspec:\n  host: weather\.tools\.svc\.cluster\.local\n  trafficPolicy:\n    loadBalancer:\n      consistentHash:\n        useSourceIp: true\n/);
+  });
+  it('Traefik: the warning and the refusal name the Gateway API key of nativeLB', () => {
+    assert.equal(judge(route('traefik')).warnings[0]!.fix, 'kubectl annotate service/weather -n tools traefik.io/service.nativelb=true, or re-apply the Service (mcp-admission adds it)');
+    assert.match(judge(route('traefik'), settings({ mode: 'validate' })).denials[0]!.message, /kubectl annotate service\/weather -n tools --overwrite traefik\.io\/service\.nativelb=true/);
+    assert.match(judge(route('traefik', ['native'])).warnings[0]!.message, /one replica of Service "native"/);
   });
   it('a refused timeout carries the patch that fixes it', () => {
     const { denials } = judge(route('eg', ['weather'], { timeouts: { request: '30s' } }));

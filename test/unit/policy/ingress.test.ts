@@ -137,16 +137,40 @@ describe('Ingress rules: ingress-nginx', () => {
 });
 
 describe('Ingress rules: controllers mcp-admission cannot configure on the Ingress', () => {
-  it('Traefik: a Service stored with nativeLB passes, nothing on the Ingress changes', () => {
+  it('Traefik: a Service stored with nativeLB passes, nothing on the Ingress changes; the trade-off is a warning on the class', () => {
     const result = judge(ingress('traefik', { services: ['native'] }));
-    assert.deepEqual([result.changes, result.denied, result.warned], [[], [], []]);
+    assert.deepEqual([result.changes, result.denied, result.warned], [[], [], ['spec.ingressClassName']]);
+    assert.match(result.warnings[0]!.message, /every session through one Traefik instance lands on one replica of Service "native"/);
+    assert.match(result.warnings[0]!.message, /kube-proxy.*sees the Traefik pod as the client/);
   });
-  it('Traefik: a Service without nativeLB is refused at the backend, with the annotate command', () => {
+  it('Traefik, mode mutate: a Service stored without nativeLB is admitted with a warning at the backend: why, and the one command', () => {
     const result = judge(ingress('traefik'));
-    assert.deepEqual(result.denied, ['spec.rules[0].http.paths[0].backend.service.name']);
-    assert.match(result.denials[0]!.message, /kubectl annotate service\/weather -n tools --overwrite traefik\.ingress\.kubernetes\.io\/service\.nativelb=true/);
-    assert.match(result.denials[0]!.message, /one Traefik instance share one replica/);
+    assert.deepEqual([result.changes, result.denied, result.warned], [[], [], ['spec.rules[0].http.paths[0].backend.service.name']]);
+    const { message, fix } = result.warnings[0]!;
+    assert.match(message, /Service "weather" was stored without traefik\.ingress\.kubernetes\.io\/service\.nativelb/);
+    assert.match(message, /SSE sessions through Traefik are not sticky yet/);
+    assert.equal(fix, 'kubectl annotate service/weather -n tools traefik.ingress.kubernetes.io/service.nativelb=true, or re-apply the Service (mcp-admission adds it)');
+    assert.ok(message.endsWith(`Fix: ${fix}`), message);
   });
+  it('Traefik: a Service referenced twice gets one finding', () => {
+    const result = judge(ingress('traefik', { services: ['weather', 'weather'] }));
+    assert.deepEqual(result.warned, ['spec.rules[0].http.paths[0].backend.service.name']);
+  });
+  const refused: Array<[string, TransportSettings, Manifest | undefined]> = [
+    ['mode validate', settings({ mode: 'validate' }), undefined],
+    ['policy without front-door mutation', settings({ allowFrontDoorMutation: false }), undefined],
+    ['a Service that says "false" (the user\'s value, kept by mutate)', settings(), mcpService('weather', { namespace: ns, annotations: { protocol: 'sse', [TRAEFIK_NATIVE_LB.ingress]: 'false' } as Record<string, string> })],
+    ['a Service that opted out of affinity (mutate adds nothing to it)', settings(), mcpService('weather', { namespace: ns, annotations: { protocol: 'sse', 'session-affinity': 'false' } })],
+  ];
+  for (const [name, with_, stored] of refused) {
+    it(`Traefik, ${name}: refused at the backend, with the same annotate command`, () => {
+      const withFacts = stored ? factsFromObjects([...cluster.filter((o) => o.metadata.name !== 'weather'), stored]) : facts;
+      const result = judge(ingress('traefik'), with_, withFacts);
+      assert.deepEqual([result.denied, result.warned], [['spec.rules[0].http.paths[0].backend.service.name'], []]);
+      assert.match(result.denials[0]!.message, /kubectl annotate service\/weather -n tools --overwrite traefik\.ingress\.kubernetes\.io\/service\.nativelb=true/);
+      assert.match(result.denials[0]!.message, /one Traefik instance share one replica/);
+    });
+  }
   const warned: Array<[string, string, RegExp]> = [
     ['alb', 'ingress.k8s.aws/alb', /cookie stickiness.*idle_timeout\.timeout_seconds=3600/],
     ['gce', 'k8s.io/ingress-gce', /BackendConfig.*CLIENT_IP.*timeoutSec: 3600/],
@@ -193,6 +217,30 @@ describe('Ingress through the admission adapter', () => {
     const outcome = validateRequest(request(mcpIngress('front', 'nginx', { namespace: ns, services: ['weather'] })), deps('warn'));
     assert.equal(outcome.result.allowed, true);
     assert.equal(outcome.result.warnings?.length, 4);
+  });
+  it('mode mutate admits a Traefik Ingress to a Service stored without nativeLB; the warning keeps its command whole', () => {
+    const object = mcpIngress('front', 'traefik', { namespace: ns, services: ['weather'] });
+    assert.equal(mutateRequest(request(object), deps('mutate')).decision, 'allowed');
+    const outcome = validateRequest(request(object), deps('mutate'));
+    assert.equal(outcome.result.allowed, true);
+    const warning = outcome.result.warnings?.find((w) => w.includes('not sticky yet')) ?? '';
+    assert.match(warning, /Fix: kubectl annotate service\/weather -n tools traefik\.ingress\.kubernetes\.io\/service\.nativelb=true, or re-apply the Service \(mcp-admission adds it\)$/);
+  });
+  it('with the longest names Kubernetes allows, that warning still ends with the whole command, within 512 characters', () => {
+    const long = { ns: `n${'s'.repeat(62)}`, svc: `w${'x'.repeat(62)}` };
+    const stored = mcpService(long.svc, { namespace: long.ns, annotations: { protocol: 'sse' } });
+    const withFacts: AdmissionDeps = { ...deps('mutate'), facts: factsFromObjects([stored, ...cluster.filter((o) => o.kind === 'IngressClass')]) };
+    const object = mcpIngress('front', 'traefik', { namespace: long.ns, services: [long.svc] });
+    const outcome = validateRequest({ ...request(object), namespace: long.ns }, withFacts);
+    const warning = outcome.result.warnings?.find((w) => w.includes('Fix: kubectl annotate')) ?? '';
+    assert.ok(warning.endsWith(`Fix: kubectl annotate service/${long.svc} -n ${long.ns} traefik.ingress.kubernetes.io/service.nativelb=true, or re-apply the Service (mcp-admission adds it)`), warning);
+    assert.ok(warning.length <= 512, `${warning.length} characters`);
+    assert.ok(warning.startsWith('mcp-admission: spec.rules[0].http.paths[0].backend.service.name: Service '), warning);
+  });
+  it('mode validate refuses that Traefik Ingress, with the same command', () => {
+    const outcome = validateRequest(request(mcpIngress('front', 'traefik', { namespace: ns, services: ['weather'] })), deps('validate'));
+    assert.equal(outcome.decision, 'denied');
+    assert.match(outcome.result.status?.message ?? '', /kubectl annotate service\/weather -n tools --overwrite traefik\.ingress\.kubernetes\.io\/service\.nativelb=true/);
   });
   it('mode validate refuses with every problem', () => {
     const outcome = validateRequest(request(mcpIngress('front', 'nginx', { namespace: ns, services: ['weather'] })), deps('validate'));
