@@ -66,7 +66,7 @@ type Scoped =
   | {
       judged: true;
       resource: Resource;
-      /** The rules, bound to the object as its shape parsed it. */
+      /** The rules, bound to the object once its shape has checked it. */
       judge: Judgeable;
       /** The object as received: patches are computed against it, never against the parsed copy. */
       object: Record<string, unknown>;

@@ -50,9 +50,12 @@ export interface Resource extends ResourceKind {
 
 /**
  * Binds a kind to its shape and rules. The shape must parse an object into
- * the same JSON it was given (no defaults, no transforms): patches are
- * computed against the object as received, and rules must not be promised a
- * field the object lacks.
+ * the same JSON it was given (no defaults, no transforms;
+ * test/unit/policy/objects.test.ts): the shape only checks, and the rules
+ * get the object as received, typed by it. Handing them zod's output instead
+ * would give the mutation a copy to diff against the received object, field
+ * by field, where a structural copy of the received object (sharing what
+ * does not change) lets the diff skip every shared subtree.
  */
 export function defineResource<S extends z.ZodType>(kind: ResourceKind, shape: S, rules: Rules<z.infer<S>>): Resource {
   return {
@@ -61,7 +64,7 @@ export function defineResource<S extends z.ZodType>(kind: ResourceKind, shape: S
     parse(object) {
       const parsed = shape.safeParse(object);
       if (!parsed.success) return { ok: false, issues: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
-      const value = parsed.data;
+      const value = object as z.infer<S>;
       const { mutate, validate } = rules;
       return {
         ok: true,

@@ -19,7 +19,7 @@ import { policyNames } from './annotations.ts';
 import { findMcpContainer, type McpContainer } from './mcp-container.ts';
 import type { Deployment } from './objects.ts';
 import type { TransportSettings } from './transport-settings.ts';
-import { copyJson, describeWorkload, kubectlMergePatch, type Mutation, type Workload } from './workload.ts';
+import { describeWorkload, kubectlMergePatch, type Mutation, type Workload } from './workload.ts';
 
 /**
  * The SSE settings one Deployment must end up with, computed once: the
@@ -93,9 +93,10 @@ export function desiredDeployment(deployment: Deployment, workload: Workload): D
 }
 
 /**
- * Applies the SSE settings to a copy of `deployment`. Returns the input
- * unchanged when the server is not SSE or its annotations are invalid (the
- * validating pass then reports every problem at once).
+ * Applies the SSE settings to a copy of `deployment` that shares every
+ * unchanged field with it (so neither may be modified in place afterwards).
+ * Returns the input unchanged when the server is not SSE or its annotations
+ * are invalid (the validating pass then reports every problem at once).
  */
 export function mutateDeployment(deployment: Deployment, settings: TransportSettings): Mutation<Deployment> {
   const workload = describeWorkload('deployment', deployment.metadata, settings);
@@ -103,7 +104,15 @@ export function mutateDeployment(deployment: Deployment, settings: TransportSett
     return { object: deployment, changes: [] };
   }
   const desired = desiredDeployment(deployment, workload);
-  const copy = copyJson(deployment);
+  // A structural copy: new objects along the paths that may change, every
+  // other field shared with the input. The patch is diffed against the
+  // input, and a diff stops at a shared subtree (fast-json-patch `_generate`
+  // returns on identity), so it walks only what was copied.
+  const copy: Deployment = {
+    ...deployment,
+    metadata: { ...deployment.metadata },
+    spec: { ...deployment.spec, template: { ...deployment.spec.template, spec: { ...deployment.spec.template.spec } } },
+  };
   const changes: string[] = [];
   const spec = copy.spec;
 
@@ -124,8 +133,10 @@ export function mutateDeployment(deployment: Deployment, settings: TransportSett
   }
 
   if (desired.preStopSleep && !desired.preStopSleep.present) {
-    const container = podSpec.containers[desired.preStopSleep.container.index]!;
+    const index = desired.preStopSleep.container.index;
+    const container = { ...podSpec.containers[index]! };
     container.lifecycle = { ...container.lifecycle, preStop: { sleep: { seconds: desired.preStopSleep.seconds } } };
+    podSpec.containers = podSpec.containers.map((c, i) => (i === index ? container : c));
     changes.push(`preStop sleep ${desired.preStopSleep.seconds}s on container "${container.name}"`);
   }
 

@@ -24,7 +24,7 @@ import type { Backend, ClusterFacts, Controller } from './front-door.ts';
 import type { HTTPRoute } from './objects.ts';
 import { traefikRouteFindings } from './traefik-route.ts';
 import type { TransportSettings } from './transport-settings.ts';
-import { copyJson, type Mutation } from './workload.ts';
+import type { Mutation } from './workload.ts';
 
 const GATEWAY_GROUP = 'gateway.networking.k8s.io';
 
@@ -141,11 +141,13 @@ export function mutateHTTPRoute(route: HTTPRoute, settings: TransportSettings, f
   if (!mayMutateFrontDoor(settings)) return { object: route, changes: [] };
   const rules = sseRules(route, facts, settings, controllers(route, facts)).filter((r) => r.request !== undefined);
   if (rules.length === 0) return { object: route, changes: [] };
-  const copy = copyJson(route);
+  // Structural copy: new objects only along the paths that change; see mutateDeployment.
+  const routeRules = [...route.spec!.rules!];
+  const copy: HTTPRoute = { ...route, metadata: { ...route.metadata }, spec: { ...route.spec, rules: routeRules } };
   const changes: string[] = [];
   for (const { index, request } of rules) {
-    const rule = copy.spec!.rules![index]!;
-    rule.timeouts = { ...rule.timeouts, request: request! };
+    const rule = routeRules[index]!;
+    routeRules[index] = { ...rule, timeouts: { ...rule.timeouts, request: request! } };
     changes.push(`rules[${index}].timeouts.request (unset) -> ${request}`);
   }
   copy.metadata.annotations = {

@@ -32,7 +32,7 @@ import {
 import type { Ingress } from './objects.ts';
 import { traefikRouteFindings } from './traefik-route.ts';
 import type { TransportSettings } from './transport-settings.ts';
-import { copyJson, type Mutation } from './workload.ts';
+import type { Mutation } from './workload.ts';
 
 const NGINX = 'nginx.ingress.kubernetes.io/';
 export const NginxAnnotations = {
@@ -141,7 +141,8 @@ export function mutateIngress(ingress: Ingress, settings: TransportSettings, fac
   if (annotations[NginxAnnotations.affinity] === 'cookie') return { object: ingress, changes: [] };
   const missing = nginxSettings(settings).filter((s) => annotations[s.key] === undefined);
   if (missing.length === 0) return { object: ingress, changes: [] };
-  const copy = copyJson(ingress);
+  // Structural copy: only the object and its metadata are new; see mutateDeployment.
+  const copy: Ingress = { ...ingress, metadata: { ...ingress.metadata } };
   copy.metadata.annotations = {
     ...copy.metadata.annotations,
     ...Object.fromEntries(missing.map((s) => [s.key, s.value])),

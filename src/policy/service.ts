@@ -8,7 +8,7 @@ import { annotationField, type Finding, type Verdict } from './finding.ts';
 import { TRAEFIK_NATIVE_LB, TRAEFIK_TRADE_OFF } from './front-door.ts';
 import type { Service } from './objects.ts';
 import type { TransportSettings } from './transport-settings.ts';
-import { copyJson, describeWorkload, kubectlMergePatch, type Mutation, type Workload } from './workload.ts';
+import { describeWorkload, kubectlMergePatch, type Mutation, type Workload } from './workload.ts';
 
 type ServiceSpec = NonNullable<Service['spec']>;
 
@@ -58,7 +58,8 @@ export function mutateService(service: Service, settings: TransportSettings): Mu
   const affinityInPlace = spec.sessionAffinity === 'ClientIP' && current === timeoutSeconds;
   if (affinityInPlace && traefik.length === 0) return { object: service, changes: [] };
 
-  const copy = copyJson(service);
+  // Structural copy: only the object and its metadata are new (spec is replaced whole below); see mutateDeployment.
+  const copy: Service = { ...service, metadata: { ...service.metadata } };
   const changes: string[] = [];
   if (!affinityInPlace) {
     copy.spec = {
