@@ -6,12 +6,25 @@
  */
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
-/** A logger for one command; `destination` defaults to stdout. */
-export function createLogger(options: Pick<LoggerOptions, 'level' | 'name' | 'base'>, destination?: DestinationStream): Logger {
+/**
+ * A logger for one command; `destination` defaults to stdout, written
+ * synchronously, or with `asynchronous` through pino's own buffered
+ * destination: a long-running server (`serve`) then does not block on every
+ * line it writes (a write(2) per request, on the request's path). pino
+ * flushes that destination synchronously when the process exits
+ * (pino/lib/tools.js buildSafeSonicBoom, on `beforeExit` and `exit`), so no
+ * line is lost when the process ends.
+ */
+export function createLogger(
+  options: Pick<LoggerOptions, 'level' | 'name' | 'base'>,
+  destination?: DestinationStream,
+  { asynchronous = false }: { asynchronous?: boolean } = {},
+): Logger {
   const settings: LoggerOptions = {
     ...options,
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
   };
-  return destination ? pino(settings, destination) : pino(settings);
+  if (destination) return pino(settings, destination);
+  return asynchronous ? pino(settings, pino.destination({ dest: 1, sync: false })) : pino(settings);
 }

@@ -220,7 +220,7 @@ function reportCertificate(pair: KeyPair, logger: Logger, metrics: AdmissionMetr
 export async function run(args: string[]): Promise<number> {
   const config = readCommandLine(SERVE_COMMAND, args, process.env);
   if (typeof config === 'number') return config;
-  const logger = createLogger({ level: config.logLevel, base: { service: 'mcp-admission' } });
+  const logger = createLogger({ level: config.logLevel, base: { service: 'mcp-admission' } }, undefined, { asynchronous: true });
   const metrics = createMetrics();
   const kubeConfigOf = kubeConfigLoader(config);
   const managed = await certificateSource(config, logger, metrics, kubeConfigOf);

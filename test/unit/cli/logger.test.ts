@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { createLogger } from '../../../src/cli/logger.ts';
 
@@ -13,4 +14,21 @@ describe('createLogger', () => {
     assert.equal(entry.service, 'mcp-admission');
     assert.equal(entry.msg, 'hello');
   });
+});
+
+describe('createLogger, asynchronous (serve)', () => {
+  // Buffered lines must all be written when the process ends, however it ends.
+  for (const ending of ['returns', 'calls process.exit']) {
+    it(`loses no line when the process ${ending}`, () => {
+      const script =
+        `import { createLogger } from ${JSON.stringify(new URL('../../../src/cli/logger.ts', import.meta.url).href)};\n` +
+        `const logger = createLogger({ level: 'info' }, undefined, { asynchronous: true });\n` +
+        `for (let i = 0; i < 20000; i++) logger.info({ i }, 'line');\n` +
+        (ending === 'returns' ? '' : 'process.exit(0);\n');
+      const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+      const lines = out.trim().split('\n').map((l) => JSON.parse(l) as { i: number });
+      assert.equal(lines.length, 20000);
+      assert.deepEqual(lines.map((l) => l.i).slice(-3), [19997, 19998, 19999]);
+    });
+  }
 });
