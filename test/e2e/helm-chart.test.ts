@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { REPO_ROOT, startE2E, type E2E } from '../support/harness.ts';
+import { REPO_ROOT, startE2E, waitForEstablished, type E2E } from '../support/harness.ts';
 import { renderKustomization } from '../support/harness/manifests.ts';
 import { CHART, helm, renderChart } from '../support/helm.ts';
 
@@ -157,7 +157,7 @@ describe('the Helm chart', () => {
     await env.kubectl(['create', 'namespace', 'platform-mcp']);
     const crds = await env.kubectl(['apply', '--server-side', '-f', join(CHART, 'crds')]);
     assert.equal(crds.code, 0, crds.stderr);
-    await env.kubectl(['wait', '--for=condition=Established', 'crd/mcptransportpolicies.mcp-admission.dev', '--timeout=30s']);
+    await waitForEstablished(env.kubectl, ['mcptransportpolicies.mcp-admission.dev']);
     const result = await env.kubectl(['apply', '--dry-run=server', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }) });
     assert.equal(result.code, 0, result.stderr);
     assert.doesNotMatch(result.stderr, /Warning/);

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { mustSucceed, startE2E, type E2E } from '../support/harness.ts';
+import { mustSucceed, startE2E, waitForEstablished, type E2E } from '../support/harness.ts';
 import { documentedCommands, runCommands, transcript } from '../support/harness/install-commands.ts';
 import { helmDir } from '../support/helm.ts';
 import { copyInstallTree } from '../support/installed.ts';
@@ -27,7 +27,7 @@ for (const namespace of ['mcp-admission', 'platform-mcp']) {
     before(async () => {
       env = await startE2E({ webhook: false, clusterPolicies: false });
       await mustSucceed(env.kubectl, ['apply', '--server-side', '-f', toolPath('cert-manager')]);
-      await mustSucceed(env.kubectl, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/certificates.cert-manager.io', 'crd/issuers.cert-manager.io']);
+      await waitForEstablished(env.kubectl, ['certificates.cert-manager.io', 'issuers.cert-manager.io']);
       // A dry run stores nothing, and namespaced objects need their namespace.
       await mustSucceed(env.kubectl, ['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }) });
       root = await copyInstallTree(env.dir);

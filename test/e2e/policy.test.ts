@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { after, before, describe, it } from 'node:test';
-import { getJson, manifest, mustSucceed, REPO_ROOT, startE2E, type E2E } from '../support/harness.ts';
+import { getJson, manifest, mustSucceed, REPO_ROOT, startE2E, waitForEstablished, type E2E } from '../support/harness.ts';
 import { Annotations } from '../../src/contract.ts';
 import { mcpDeployment, type Manifest } from '../support/objects.ts';
 
@@ -42,7 +42,7 @@ describe('MCPTransportPolicy through kubectl', () => {
   before(async () => {
     env = await startE2E();
     await mustSucceed(env.kubectl, ['apply', '-f', `${REPO_ROOT}/deploy/crd/mcptransportpolicies.yaml`]);
-    await mustSucceed(env.kubectl, ['wait', '--for=condition=Established', 'crd/mcptransportpolicies.mcp-admission.dev', '--timeout=30s']);
+    await waitForEstablished(env.kubectl, ['mcptransportpolicies.mcp-admission.dev']);
     await mustSucceed(env.kubectl, ['apply', '-f', '-'], {
       input: manifest({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS, labels: { team: 'a' } } }),
     });

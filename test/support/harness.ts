@@ -24,6 +24,7 @@ import { createWebhookServer, installWebhookConfigurations, type WebhookServer }
 
 export { REPO_ROOT } from './harness/controlplane.ts';
 export { getJson, mustSucceed, type Kubectl, type KubectlResult } from './harness/kubectl.ts';
+export { waitForEstablished } from './harness/manifests.ts';
 
 /** How long each stage took, in milliseconds. */
 export interface E2ETimings {

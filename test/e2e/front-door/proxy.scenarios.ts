@@ -25,7 +25,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Annotations, MCP_COMPONENT_LABEL, MCP_COMPONENT_VALUE } from '../../../src/contract.ts';
 import { startGoPeer, type GoPeer } from '../../support/peers/go-peer.ts';
-import { ensureNamespace, getJson, mustSucceed, startE2E, type E2E } from '../../support/harness.ts';
+import { ensureNamespace, getJson, mustSucceed, startE2E, waitForEstablished, type E2E } from '../../support/harness.ts';
 import { startClusterIpProxy, type ClusterIpProxy } from '../../support/harness/cluster-ip.ts';
 import { currentNetwork } from '../../support/harness/netns.ts';
 import { gateway, gatewayClass, ingressClass, mcpHTTPRoute, mcpIngress, mcpService, type Manifest } from '../../support/objects.ts';
@@ -106,7 +106,7 @@ before(async () => {
   env = await startE2E();
   const { kubectl } = env;
   await mustSucceed(kubectl, ['apply', '--server-side', '-f', toolPath('gateway-api')]);
-  await mustSucceed(kubectl, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/httproutes.gateway.networking.k8s.io', 'crd/gateways.gateway.networking.k8s.io']);
+  await waitForEstablished(kubectl, ['httproutes.gateway.networking.k8s.io', 'gateways.gateway.networking.k8s.io']);
   for (const [i, pod] of network.pods.entries()) {
     peers.push(
       await startGoPeer({ sdk: 'official', transport: 'sse', listen: `${pod.ip}:${PEER_PORT}`, replica: i === 0 ? 'a' : 'b', anyHost: true, netns: pod.netns }),

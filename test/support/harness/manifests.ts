@@ -34,11 +34,36 @@ export async function installCrds(kubectl: Kubectl): Promise<boolean> {
   const crds = await renderKustomization(kubectl, 'deploy/crd');
   if (crds.length === 0) return false;
   await applyObjects(kubectl, crds, ['--server-side']);
-  await mustSucceed(kubectl, [
-    'wait', '--for=condition=Established', '--timeout=30s',
-    ...crds.map((crd) => `customresourcedefinition/${crd.metadata.name}`),
-  ]);
+  await waitForEstablished(kubectl, crds.map((crd) => crd.metadata.name as string));
   return true;
+}
+
+/**
+ * Waits until every named CRD has condition Established=True, polling
+ * `kubectl get`. Not `kubectl wait --for=condition=Established`: right after
+ * a create the CRD's `status.conditions` can still be null, and kubectl wait
+ * then fails at once (".status.conditions accessor error: <nil>") instead of
+ * waiting, which made tests fail under load.
+ */
+export async function waitForEstablished(kubectl: Kubectl, names: string[], timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    // All of them, always a List (`get crd NAME` of one name is not).
+    const { code, stdout, stderr } = await kubectl(['get', 'customresourcedefinitions', '-o', 'json']);
+    const established = new Set<string>();
+    if (code === 0) {
+      for (const crd of (JSON.parse(stdout) as { items: KubeObject[] }).items) {
+        const conditions: KubeObject[] = crd.status?.conditions ?? [];
+        if (conditions.some((c) => c.type === 'Established' && c.status === 'True')) established.add(crd.metadata.name);
+      }
+      if (names.every((name) => established.has(name))) return;
+    }
+    if (Date.now() > deadline) {
+      const missing = names.filter((name) => !established.has(name));
+      throw new Error(`CRDs not established within ${timeoutMs} ms: ${missing.join(', ')}${code === 0 ? '' : `\n${stderr}`}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 /**
