@@ -1,10 +1,13 @@
 /**
- * The three admission configurations of the through-the-API-server
+ * The four admission configurations of the through-the-API-server
  * benchmark, switched on one running control plane:
  *
  * - `none`: no webhook configuration, no admission policy;
- * - `mcp-admission`: the webhook configurations of deploy/overlays/local, as
- *   the end-to-end harness registers them (mutating and validating);
+ * - `floor`: the same webhook configurations pointed at the floor webhook
+ *   (`floor-server.ts`), which answers serve's patch without deciding;
+ * - `mcp-admission`: the webhook configurations of deploy/overlays/local
+ *   (deploy/admission pointed at 127.0.0.1), as the end-to-end harness
+ *   registers them (mutating and validating);
  * - `cel`: the MutatingAdmissionPolicy + ValidatingAdmissionPolicy of
  *   `cel-policies.ts`.
  *
@@ -14,17 +17,17 @@
  * mutator changed the object (by the annotation each writes) and which
  * validators are in force.
  */
-import { mustSucceed, type E2E } from '../../test/support/harness.ts';
+import { mustSucceed, type Kubectl } from '../../test/support/harness.ts';
 import { installWebhookConfigurations } from '../../test/support/harness/webhook.ts';
 import { Annotations } from '../../src/contract.ts';
 import { DEFAULT_MAX_UNAVAILABLE, DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS } from '../../src/kubernetes/api-server.ts';
 import { CEL_APPLIED_ANNOTATION, CEL_POLICY_NAME, SKIP_CEL_MUTATION_ANNOTATION, celAdmissionPolicies } from './cel-policies.ts';
-import { parseMetrics, total, type ApiClient } from './kube-api.ts';
+import { parseMetrics, plainMetrics, total, type ApiClient } from './kube-api.ts';
 import { mcpDeploymentObject } from './workloads.ts';
 
 type Json = Record<string, any>;
 
-export const CONFIGURATIONS = ['none', 'mcp-admission', 'cel'] as const;
+export const CONFIGURATIONS = ['none', 'floor', 'mcp-admission', 'cel'] as const;
 export type AdmissionConfiguration = (typeof CONFIGURATIONS)[number];
 
 /** What the configuration should have done to the padded SSE Deployment; undefined when it did. */
@@ -40,8 +43,9 @@ export function checkStored(configuration: AdmissionConfiguration, object: Json)
   switch (configuration) {
     case 'none':
       return untouched && !byWebhook && !byCel ? undefined : `expected untouched, got ${seen}`;
+    case 'floor': // the floor answers serve's patch: the same stored object
     case 'mcp-admission':
-      return safe && byWebhook && !byCel ? undefined : `expected made safe by mcp-admission alone, got ${seen}`;
+      return safe && byWebhook && !byCel ? undefined : `expected made safe by mcp-admission's patch alone, got ${seen}`;
     case 'cel':
       return safe && byCel && !byWebhook ? undefined : `expected made safe by the CEL policy alone, got ${seen}`;
   }
@@ -54,19 +58,28 @@ function validatingWebhookCalls(metrics: string): number {
   return total(parseMetrics(metrics), 'apiserver_admission_webhook_admission_duration_seconds_count', (l) => l.name === VALIDATING_WEBHOOK);
 }
 
+/** Reviews serve has answered so far, from its own metrics. */
+async function serveReviews(metricsPort: number): Promise<number> {
+  return total(parseMetrics(await plainMetrics(metricsPort)), 'mcp_admission_request_duration_seconds_count');
+}
+
+/** The two webhook processes the configurations point at; one caBundle serves both (the same certificate). */
+export interface AdmissionTargets {
+  serve: { port: number; metricsPort: number };
+  floor: { port: number };
+  caBundle: string;
+}
+
 export interface AdmissionSwitch {
   /** Applies `configuration` and waits until the API server acts on it; milliseconds that took. */
   use(configuration: AdmissionConfiguration): Promise<number>;
 }
 
 /**
- * Switches `env`'s API server between configurations; dry runs go to
- * `probeNamespace`, which must exist. Starts from what `startE2E()` left:
- * the webhook configurations registered.
+ * Switches the API server between configurations; dry runs go to
+ * `probeNamespace`, which must exist.
  */
-export function admissionSwitch(env: E2E, api: ApiClient, probeNamespace: string): AdmissionSwitch {
-  const { kubectl } = env;
-  const webhook = env.webhook;
+export function admissionSwitch(kubectl: Kubectl, api: ApiClient, probeNamespace: string, targets: AdmissionTargets): AdmissionSwitch {
   const cel = celAdmissionPolicies();
   const probe = mcpDeploymentObject('admission-probe', probeNamespace);
   const deleteWebhooks = () =>
@@ -88,18 +101,23 @@ export function admissionSwitch(env: E2E, api: ApiClient, probeNamespace: string
    * shown on or off: mutators by the annotation each writes, our validating
    * webhook by the API server's call count, the ValidatingAdmissionPolicy by
    * what it refuses (with no mutation, both validators refuse the untouched
-   * object, so `none` needs the one dry run).
+   * object, so `none` needs the one dry run). serve and the floor answer
+   * alike; serve's own request count tells which one the API server calls.
    */
   async function inEffect(configuration: AdmissionConfiguration): Promise<string | undefined> {
     const callsBefore = validatingWebhookCalls((await api.send('GET', '/metrics')).body);
+    const serveBefore = await serveReviews(targets.serve.metricsPort);
     const answer = await dryRun(probe);
     const called = validatingWebhookCalls((await api.send('GET', '/metrics')).body) > callsBefore;
+    const serveCalled = (await serveReviews(targets.serve.metricsPort)) > serveBefore;
     if (answer.status !== 201) return `dry run: HTTP ${answer.status}: ${answer.body.slice(0, 300)}`;
     const stored = checkStored(configuration, JSON.parse(answer.body) as Json);
     if (stored) return stored;
+    if (serveCalled !== (configuration === 'mcp-admission')) return `serve ${serveCalled ? 'still' : 'not yet'} called`;
     if (configuration === 'none') return undefined;
-    if (called !== (configuration === 'mcp-admission')) return `validating webhook ${called ? 'still' : 'not yet'} called`;
-    if (configuration === 'mcp-admission') {
+    const webhooks = configuration === 'mcp-admission' || configuration === 'floor';
+    if (called !== webhooks) return `validating webhook ${called ? 'still' : 'not yet'} called`;
+    if (webhooks) {
       const short = await dryRun(shortGrace);
       return short.status === 201 ? undefined : `ValidatingAdmissionPolicy still in force: HTTP ${short.status}: ${short.body.slice(0, 300)}`;
     }
@@ -112,12 +130,11 @@ export function admissionSwitch(env: E2E, api: ApiClient, probeNamespace: string
   return {
     async use(configuration) {
       const started = performance.now();
-      if (configuration !== 'mcp-admission') await deleteWebhooks();
+      if (configuration === 'none' || configuration === 'cel') await deleteWebhooks();
       if (configuration !== 'cel') await deleteCel();
-      if (configuration === 'mcp-admission') {
-        if (!webhook) throw new Error('mcp-admission configuration needs the harness webhook');
-        await installWebhookConfigurations(kubectl, webhook.port, webhook.certificates.caBundle);
-      }
+      // Applied over each other: the URLs change in place, as a rollout to a new address would.
+      if (configuration === 'mcp-admission') await installWebhookConfigurations(kubectl, targets.serve.port, targets.caBundle);
+      if (configuration === 'floor') await installWebhookConfigurations(kubectl, targets.floor.port, targets.caBundle);
       if (configuration === 'cel') await mustSucceed(kubectl, ['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: cel }) });
       // Two dry runs in a row must agree: every informer has caught up.
       let last = 'no dry run yet';

@@ -24,7 +24,7 @@ export interface ApiAnswer {
 
 export interface ApiClient {
   /** `body` is sent as JSON; a string or Buffer as is. */
-  send(method: 'GET' | 'POST' | 'DELETE', path: string, body?: Buffer | string | object): Promise<ApiAnswer>;
+  send(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: Buffer | string | object): Promise<ApiAnswer>;
   close(): void;
 }
 

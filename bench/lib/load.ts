@@ -10,7 +10,7 @@
  * Receives a {@link LoadOptions} message; answers with a {@link LoadResult}.
  */
 import { Agent, request } from 'node:https';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { requestMix, type RequestKind } from './reviews.ts';
 import { percentile } from './stats.ts';
 
@@ -50,6 +50,27 @@ export function processCpuSeconds(pid: number, clockTicks: number): number {
   // Fields after the command name, which is in parentheses and may hold spaces.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+}
+
+/**
+ * CPU time of every thread of a process, in seconds, with nanosecond
+ * resolution: the sum of the first field (time on CPU, ns) of
+ * /proc/PID/task/TID/schedstat. utime+stime count in clock ticks (10 ms),
+ * too coarse for a webhook that spends about a millisecond per review over
+ * windows of a few dozen reviews. Only live threads count: Node's (the main
+ * thread, V8's platform workers, libuv's pool) live as long as the process,
+ * so a difference over a window is exact.
+ */
+export function threadsCpuSeconds(pid: number): number {
+  let ns = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return ns / 1e9;
 }
 
 /** A /proc/PID/status field in kB (VmRSS, VmHWM), as MB. */
