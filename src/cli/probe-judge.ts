@@ -1,24 +1,55 @@
 /**
  * The prober's {@link Judge}, composed from the webhook's own `auditObjects`
- * (src/admission/audit.ts). It lives in the composition root because the
- * prober may not import admission (README "Contributing"): the prober gets
- * only this narrow function.
+ * and `unlabelledRoutes` (src/admission/audit.ts). It lives in the
+ * composition root because the prober may not import admission (README
+ * "Contributing"): the prober gets only this narrow function.
  */
 import type { AdmissionDeps } from '../admission/admission.ts';
-import { auditObjects, type AuditEntry } from '../admission/audit.ts';
+import { auditObjects, unlabelledRoutes, type AuditEntry } from '../admission/audit.ts';
 import type { Judge, Judgement } from '../prober/compliance.ts';
 
 /**
- * A judge that reads the settings once per pass (`settings`) and audits with
+ * A judge that reads the settings once per call (`settings`) and audits with
  * them; `toJson` turns a client-node model into the API server's JSON
  * (default: as given).
  */
 export function auditJudge(settings: () => Promise<AdmissionDeps>, toJson: (object: { kind: string }) => unknown = (o) => o): Judge {
-  return async (objects) => {
+  return async ({ objects, routes }) => {
     const deps = await settings();
-    const uids = objects.map((o) => (o as { metadata?: { uid?: string } }).metadata?.uid);
+    const uidOf = (o: unknown) => (o as { metadata?: { uid?: string } }).metadata?.uid;
     const json = objects.map((o) => toJson(o as { kind: string }));
-    return auditObjects(json, deps).map((entry, i) => judgementOf(entry, uids[i]));
+    const judgements = auditObjects(json, deps).map((entry, i) => judgementOf(entry, uidOf(objects[i])));
+    const uids = new Map(
+      routes.map((r) => {
+        const { kind, metadata } = r as { kind?: string; metadata?: { namespace?: string; name?: string; uid?: string } };
+        return [`${kind}/${metadata?.namespace ?? 'default'}/${metadata?.name ?? ''}`, metadata?.uid];
+      }),
+    );
+    const found = unlabelledRoutes(routes.map((r) => toJson(r as { kind: string })), json, deps).map((route) => {
+      const uid = uids.get(`${route.kind}/${route.namespace}/${route.name}`);
+      return { ...route, ...(uid ? { uid } : {}) };
+    });
+    return { judgements, routes: found };
+  };
+}
+
+/**
+ * `settings` read at most once per `ttlMs`: `probe --watch` asks before each
+ * probe whether the Service's namespace is judged, and a burst of new
+ * Services must not cost a burst of policy and namespace lists. A failed
+ * read is not kept.
+ */
+export function readAtMostEvery<T>(ttlMs: number, read: () => Promise<T>, now: () => number = () => performance.now()): () => Promise<T> {
+  let cached: { at: number; value: Promise<T> } | undefined;
+  return () => {
+    if (cached && now() - cached.at < ttlMs) return cached.value;
+    const value = read();
+    const entry = { at: now(), value };
+    cached = entry;
+    value.catch(() => {
+      if (cached === entry) cached = undefined;
+    });
+    return value;
   };
 }
 

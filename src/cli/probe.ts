@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { createLogger } from './logger.ts';
-import { auditJudge } from './probe-judge.ts';
+import { auditJudge, readAtMostEvery } from './probe-judge.ts';
 import { readClusterPolicies } from '../settings/cluster-read.ts';
 import { staticSettings } from '../settings/static-source.ts';
 import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
@@ -18,9 +18,13 @@ import { ClusterProber } from '../prober/cluster-prober.ts';
 import { configMapPassState } from '../prober/pass-state.ts';
 import { detectTransport, type DetectOptions } from '../prober/detect.ts';
 import { ProbeWatcher } from '../prober/watcher.ts';
+import { createProberMetrics } from '../prober/metrics.ts';
+import { serveMetrics, type MetricsServer } from '../prober/metrics-server.ts';
 import { readCommandLine } from './config.ts';
-import { noncompliantMetricText } from '../prober/compliance.ts';
 import { PROBE_COMMAND } from './probe-config.ts';
+
+/** How stale the policies a watching prober decides with may be: a policy change shows within a minute. */
+const WATCH_SETTINGS_TTL_MS = 60_000;
 
 /** Runs the `probe` command; resolves to the exit code. */
 export async function run(args: string[]): Promise<number> {
@@ -42,6 +46,14 @@ export async function run(args: string[]): Promise<number> {
   const logger: Logger = createLogger({ name: 'mcp-admission-prober', level: config.logLevel }, pino.destination(2));
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromDefault();
+  // The webhook's own verdict (audit.ts) on each labelled object: read
+  // fresh each pass (and, watching, at most a minute old before a probe).
+  const readSettings = async () => {
+    const cluster = await readClusterPolicies(kubeConfig);
+    return { settings: staticSettings(cluster.policies, cluster.namespaces), ownNamespace: config.namespace };
+  };
+  // `--once` ends before any scrape: its metrics go to a textfile; a watching prober serves them.
+  const metrics = config.once ? (config.metricsFile ? createProberMetrics({ served: false }) : undefined) : createProberMetrics({ served: true });
   const prober = new ClusterProber({
     api: kubeClusterApi(kubeConfig),
     detect: (url) => detectTransport(url, limits),
@@ -51,13 +63,10 @@ export async function run(args: string[]): Promise<number> {
     ...(config.clusterDomain ? { clusterDomain: config.clusterDomain } : {}),
     excludedNamespaces: config.excludeNamespace ?? [config.namespace],
     instance: config.instance ?? hostname(),
-    // The webhook's own verdict (audit.ts) on each labelled object, read
-    // fresh each pass: exempt namespaces and mode off are skipped, and
-    // non-compliant objects get a Warning Event.
-    judge: auditJudge(async () => {
-      const cluster = await readClusterPolicies(kubeConfig);
-      return { settings: staticSettings(cluster.policies, cluster.namespaces), ownNamespace: config.namespace };
-    }, toApiJson),
+    // Exempt namespaces and mode off are skipped; non-compliant objects
+    // and unlabelled routes to SSE servers get a Warning Event.
+    judge: auditJudge(config.watch ? readAtMostEvery(WATCH_SETTINGS_TTL_MS, readSettings) : readSettings, toApiJson),
+    ...(metrics ? { metrics } : {}),
     // A CronJob pass is a new process: what one pass does not reach, the
     // next starts with, kept in a ConfigMap in our own namespace.
     ...(config.once ? { passState: configMapPassState(kubeConfig, config.namespace) } : {}),
@@ -75,12 +84,13 @@ export async function run(args: string[]): Promise<number> {
           unreached: summary.unreached.length,
           errors: summary.errors,
           noncompliant: summary.noncompliant.reduce((sum, c) => sum + c.count, 0),
+          unlabelledRoutes: summary.routes.length,
         },
         'probe pass done',
       );
-      if (config.metricsFile) {
+      if (config.metricsFile && metrics) {
         try {
-          await writeAtomically(config.metricsFile, noncompliantMetricText(summary.noncompliant));
+          await writeAtomically(config.metricsFile, await metrics.registry.metrics());
         } catch (err) {
           logger.error({ err: err instanceof Error ? err.message : String(err), file: config.metricsFile }, 'cannot write the metrics file');
           return 1;
@@ -93,7 +103,17 @@ export async function run(args: string[]): Promise<number> {
     }
   }
 
-  const watcher = new ProbeWatcher({ prober, sources: mcpInformers(kubeConfig), logger, concurrency });
+  let metricsServer: MetricsServer | undefined;
+  if (config.metricsPort !== undefined && metrics) {
+    try {
+      metricsServer = await serveMetrics(metrics.registry, config.host, config.metricsPort);
+    } catch (err) {
+      logger.error({ err: err instanceof Error ? err.message : String(err), port: config.metricsPort }, 'cannot serve metrics');
+      return 1;
+    }
+    logger.info({ metricsPort: metricsServer.port }, 'serving prober metrics');
+  }
+  const watcher = new ProbeWatcher({ prober, sources: mcpInformers(kubeConfig), logger, concurrency, auditIntervalMs: config.auditInterval * 1000 });
   await watcher.start();
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
@@ -101,6 +121,7 @@ export async function run(args: string[]): Promise<number> {
   });
   logger.info('stopping');
   await watcher.stop();
+  await metricsServer?.close();
   return 0;
 }
 
@@ -109,9 +130,15 @@ export async function run(args: string[]): Promise<number> {
  * fields), as `audit` does, so the webhook's rules read what they read at admission.
  */
 function toApiJson(object: { kind: string }): unknown {
-  const type = object.kind === 'Deployment' ? 'V1Deployment' : 'V1Service';
-  const apiVersion = object.kind === 'Deployment' ? 'apps/v1' : 'v1';
-  return { ...ObjectSerializer.serialize(object, type), apiVersion, kind: object.kind };
+  const models: Record<string, [string, string]> = {
+    Deployment: ['V1Deployment', 'apps/v1'],
+    Service: ['V1Service', 'v1'],
+    Ingress: ['V1Ingress', 'networking.k8s.io/v1'],
+  };
+  const model = models[object.kind];
+  // HTTPRoutes come as the API server's JSON already (a custom object list).
+  if (!model) return object;
+  return { ...ObjectSerializer.serialize(object, model[0]), apiVersion: model[1], kind: object.kind };
 }
 
 /** A textfile collector must never read half a file: write beside it, then rename. */

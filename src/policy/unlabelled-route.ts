@@ -17,6 +17,9 @@ import { ingressBackends } from './ingress.ts';
 import { HTTPRouteShape, IngressShape } from './objects.ts';
 import type { TransportSettings } from './transport-settings.ts';
 
+/** Services named in the finding; a route to more says how many more. */
+const MAX_NAMED_SERVICES = 3;
+
 /** The finding for an unlabelled Ingress or HTTPRoute that routes to a known SSE MCP Service; undefined otherwise. */
 export function unlabelledRouteFinding(route: unknown, facts: ClusterFacts, settings: TransportSettings): Finding | undefined {
   const kind = (route as { kind?: unknown } | null)?.kind;
@@ -30,12 +33,14 @@ export function unlabelledRouteFinding(route: unknown, facts: ClusterFacts, sett
       : httpRouteBackends(HTTPRouteShape.parse(route), facts, settings);
   const sse = [...new Set(backends.filter((b) => b.service && b.protocol.protocol === 'sse').map((b) => `"${b.name}"`))];
   if (sse.length === 0) return undefined;
+  // Bounded, so the fix at the end is never cut (the prober's Event holds 1 KiB).
+  const named = sse.length > MAX_NAMED_SERVICES ? `${sse.slice(0, MAX_NAMED_SERVICES).join(', ')} and ${sse.length - MAX_NAMED_SERVICES} more` : sse.join(', ');
   const target = `${String(kind).toLowerCase()}/${metadata.name ?? '<name>'} -n ${metadata.namespace ?? 'default'}`;
   return {
     rule: 'route-unlabelled',
     field: 'metadata.labels',
     message:
-      `routes to SSE MCP Service ${sse.join(', ')} without the label ${MCP_COMPONENT_LABEL}: ${MCP_COMPONENT_VALUE}, so ` +
+      `routes to SSE MCP Service ${named} without the label ${MCP_COMPONENT_LABEL}: ${MCP_COMPONENT_VALUE}, so ` +
       `mcp-admission never sees it and its controller is not set up to keep each client on one pod or the stream open: ` +
       `SSE sessions through it break. Fix: kubectl label ${target} ${MCP_COMPONENT_LABEL}=${MCP_COMPONENT_VALUE}`,
   };

@@ -8,7 +8,9 @@ import https from 'node:https';
 import {
   AppsV1Api,
   CoreV1Api,
+  CustomObjectsApi,
   DiscoveryV1Api,
+  NetworkingV1Api,
   makeInformer,
   PatchStrategy,
   setHeaderOptions,
@@ -17,6 +19,7 @@ import {
   type KubernetesObject,
   type V1Deployment,
   type V1EndpointSlice,
+  type V1Ingress,
   type V1ObjectMeta,
   type V1Service,
 } from '@kubernetes/client-node';
@@ -35,16 +38,25 @@ export interface AnnotationPatch {
   annotations: Record<string, string>;
 }
 
+/** One operation of a JSON patch (RFC 6902), as the prober sends them to Events. */
+export type JsonPatchOperation = { op: 'test' | 'add' | 'replace'; path: string; value: unknown };
+
 /** What the prober needs from the API server. */
 export interface ClusterApi {
   listServices(labelSelector: string): Promise<V1Service[]>;
-  /** The MCP-labelled Deployments of `namespace`. */
-  listDeployments(namespace: string): Promise<V1Deployment[]>;
+  /** The MCP-labelled Deployments of `namespace`, or of every namespace when none is given. */
+  listDeployments(namespace?: string): Promise<V1Deployment[]>;
   readService(namespace: string, name: string): Promise<V1Service>;
   readDeployment(namespace: string, name: string): Promise<V1Deployment>;
   patchService(namespace: string, name: string, patch: AnnotationPatch): Promise<V1Service>;
   patchDeployment(namespace: string, name: string, patch: AnnotationPatch): Promise<V1Deployment>;
   createEvent(namespace: string, event: CoreV1Event): Promise<void>;
+  /** A JSON patch of one Event; the Event as stored after it (event-recorder.ts). */
+  patchEvent(namespace: string, name: string, operations: JsonPatchOperation[]): Promise<CoreV1Event>;
+  /** Every Ingress, labelled or not: the unlabelled ones to SSE servers are a finding. */
+  listIngresses(): Promise<V1Ingress[]>;
+  /** Every Gateway API HTTPRoute; none when the CRD is not installed. */
+  listHTTPRoutes(): Promise<KubernetesObject[]>;
   /** The EndpointSlices labelled with `kubernetes.io/service-name: service`. */
   listEndpointSlices(namespace: string, service: string): Promise<V1EndpointSlice[]>;
   /**
@@ -114,11 +126,18 @@ export function kubeClusterApi(kubeConfig: KubeConfig): ClusterApi {
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const apps = kubeConfig.makeApiClient(AppsV1Api);
   const discovery = kubeConfig.makeApiClient(DiscoveryV1Api);
+  const networking = kubeConfig.makeApiClient(NetworkingV1Api);
+  const custom = kubeConfig.makeApiClient(CustomObjectsApi);
   const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+  const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
   return {
     listServices: async (labelSelector) => (await core.listServiceForAllNamespaces({ labelSelector })).items,
     // Labelled ones only: the webhook acts on no other, and the prober reads no other pod template.
-    listDeployments: async (namespace) => (await apps.listNamespacedDeployment({ namespace, labelSelector: MCP_LABEL_SELECTOR })).items,
+    listDeployments: async (namespace) =>
+      (namespace === undefined
+        ? await apps.listDeploymentForAllNamespaces({ labelSelector: MCP_LABEL_SELECTOR })
+        : await apps.listNamespacedDeployment({ namespace, labelSelector: MCP_LABEL_SELECTOR })
+      ).items,
     readService: (namespace, name) => core.readNamespacedService({ namespace, name }),
     readDeployment: (namespace, name) => apps.readNamespacedDeployment({ namespace, name }),
     patchService: (namespace, name, patch) =>
@@ -127,6 +146,21 @@ export function kubeClusterApi(kubeConfig: KubeConfig): ClusterApi {
       apps.patchNamespacedDeployment({ namespace, name, body: mergePatchBody(patch) }, mergePatch),
     createEvent: async (namespace, event) => {
       await core.createNamespacedEvent({ namespace, body: event });
+    },
+    patchEvent: (namespace, name, operations) => core.patchNamespacedEvent({ namespace, name, body: operations }, jsonPatch),
+    listIngresses: async () => (await networking.listIngressForAllNamespaces()).items,
+    listHTTPRoutes: async () => {
+      try {
+        const list = (await custom.listClusterCustomObject({ group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' })) as {
+          items?: KubernetesObject[];
+        };
+        // A list leaves apiVersion and kind out of its items.
+        return (list.items ?? []).map((route) => ({ ...route, apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute' }));
+      } catch (err) {
+        // No Gateway API CRDs, so no HTTPRoutes: nothing to report, not a failure.
+        if ((err as { code?: unknown }).code === 404) return [];
+        throw err;
+      }
     },
     listEndpointSlices: async (namespace, service) =>
       (await discovery.listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${service}` })).items,

@@ -4,14 +4,25 @@
  * Deployments it selects. All dependencies are passed in, so the same class
  * runs from `probe --once`, from the watcher, and against a fake API in tests.
  */
-import type { V1Deployment, V1Service, V1ServicePort } from '@kubernetes/client-node';
+import type { CoreV1Event, V1Deployment, V1Service, V1ServicePort } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { MCP_COMPONENT_LABEL, MCP_COMPONENT_VALUE, SYSTEM_NAMESPACES } from '../contract.ts';
 import { MCP_LABEL_SELECTOR, type ClusterApi } from './cluster-api.ts';
-import { isNoncompliant, noncompliantCounts, noncompliantEvent, type Judge, type Judgement, type NoncompliantCount } from './compliance.ts';
+import {
+  isNoncompliant,
+  noncompliantCounts,
+  noncompliantEvent,
+  unlabelledRouteEvent,
+  type Judge,
+  type Judgement,
+  type NoncompliantCount,
+  type RouteFinding,
+} from './compliance.ts';
 import { mapConcurrentUntil } from './concurrency.ts';
 import type { Detect, DetectionResult } from './detect.ts';
+import { recordEvent } from './event-recorder.ts';
 import { transitionEvent } from './events.ts';
+import { recordPassFailure, recordPassSuccess, type ProberMetrics } from './metrics.ts';
 import { describeApiError, isConflict, realSleep, withRetry, DEFAULT_RETRY_POLICY, type RetryPolicy, type Sleep } from './retry.ts';
 import { selectedDeployments, selectsDeployment } from './selection.ts';
 import {
@@ -63,9 +74,12 @@ export interface ClusterProberDeps {
   /**
    * The webhook's verdict on existing objects (compliance.ts). When given, a
    * pass skips what the webhook does not judge (exempt namespaces, mode off)
-   * and records a Warning Event on each non-compliant object. Default: none.
+   * and records a Warning Event on each non-compliant object and on each
+   * unlabelled route to an SSE server. Default: none.
    */
   judge?: Judge;
+  /** Where each judged pass is counted (metrics.ts). Default: nowhere. */
+  metrics?: ProberMetrics;
 }
 
 /** Default {@link ClusterProberDeps.passBudgetMs}. */
@@ -99,6 +113,15 @@ export interface ProbeRunSummary {
   judgements: Judgement[];
   /** The samples of `mcp_admission_noncompliant_objects`. */
   noncompliant: NoncompliantCount[];
+  /** Unlabelled Ingresses and HTTPRoutes that route to SSE MCP Services. */
+  routes: RouteFinding[];
+}
+
+/** What a judged pass found (see {@link ClusterProber.judgePass}). */
+export interface JudgedPass {
+  judgements: Judgement[];
+  noncompliant: NoncompliantCount[];
+  routes: RouteFinding[];
 }
 
 /** Optimistic-concurrency retries per object before giving up on it. */
@@ -108,7 +131,11 @@ const MAX_WRITES_PER_OBJECT = 3;
 
 /** Finds, probes and annotates MCP servers. */
 export class ClusterProber {
-  readonly #deps: Required<Omit<ClusterProberDeps, 'excludedNamespaces' | 'judge'>> & { excluded: Set<string>; judge?: Judge };
+  readonly #deps: Required<Omit<ClusterProberDeps, 'excludedNamespaces' | 'judge' | 'metrics'>> & {
+    excluded: Set<string>;
+    judge?: Judge;
+    metrics?: ProberMetrics;
+  };
 
   constructor(deps: ClusterProberDeps) {
     this.#deps = {
@@ -126,7 +153,13 @@ export class ClusterProber {
       now: deps.now ?? (() => performance.now()),
       excluded: new Set([...SYSTEM_NAMESPACES, ...(deps.excludedNamespaces ?? [])]),
       ...(deps.judge ? { judge: deps.judge } : {}),
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
     };
+  }
+
+  /** True when the prober has the webhook's verdict (a Judge): passes judge, and only judged Services are probed. */
+  get judging(): boolean {
+    return this.#deps.judge !== undefined;
   }
 
   /** True when Services in `namespace` are probed. */
@@ -147,19 +180,35 @@ export class ClusterProber {
     let services = (await withRetry(() => api.listServices(MCP_LABEL_SELECTOR), retry, sleep)).filter((service) =>
       this.watchesNamespace(service.metadata?.namespace),
     );
+    // One list of every labelled Deployment: judged even where no labelled
+    // Service is (a Deployment alone is still the webhook's business). If
+    // it fails, each namespace with a Service is listed on its own, so one
+    // namespace the prober may not read costs only that namespace.
+    let everyDeployment: V1Deployment[] | undefined;
+    try {
+      everyDeployment = (await withRetry(() => api.listDeployments(), retry, sleep)).filter((d) => this.watchesNamespace(d.metadata?.namespace));
+    } catch (err) {
+      logger.warn({ err: describeApiError(err) }, 'cannot list deployments in all namespaces; listing them per namespace');
+    }
     const deploymentsByNamespace = new Map<string, Promise<V1Deployment[]>>();
     const deploymentsIn = (namespace: string) => {
       let deployments = deploymentsByNamespace.get(namespace);
       if (!deployments) {
-        deployments = withRetry(() => api.listDeployments(namespace), retry, sleep);
+        deployments = everyDeployment
+          ? Promise.resolve(everyDeployment.filter((d) => d.metadata?.namespace === namespace))
+          : withRetry(() => api.listDeployments(namespace), retry, sleep);
         deploymentsByNamespace.set(namespace, deployments);
       }
       return deployments;
     };
-    const judgements = await this.#judge(services, deploymentsIn);
+    const judged = this.#deps.judge
+      ? await this.judgePass({ services, deployments: everyDeployment ?? (await this.#deploymentsOf(services, deploymentsIn)) })
+      : { judgements: [], noncompliant: [], routes: [] };
     if (this.#deps.judge) {
       // Exempt namespaces and mode off: no probe, no annotation, no Event.
-      const notJudged = new Set(judgements.filter((j) => j.kind === 'Service' && j.verdict === 'not-judged').map((j) => `${j.namespace}/${j.name}`));
+      const notJudged = new Set(
+        judged.judgements.filter((j) => j.kind === 'Service' && j.verdict === 'not-judged').map((j) => `${j.namespace}/${j.name}`),
+      );
       services = services.filter((s) => !notJudged.has(`${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`));
     }
     let carriedOver: string[] = [];
@@ -187,48 +236,88 @@ export class ClusterProber {
       logger.warn({ err: describeApiError(err) }, 'cannot save what this pass did not reach');
     }
     const errors = outcomes.reduce((sum, outcome) => sum + outcome.objects.filter((o) => o.error).length, 0);
-    await this.#reportNoncompliant(judgements);
     return {
       services: outcomes,
       unreached: unreached.map((s) => ({ namespace: s.metadata?.namespace ?? '', name: s.metadata?.name ?? '' })),
       errors,
-      judgements,
-      noncompliant: noncompliantCounts(judgements),
+      ...judged,
     };
   }
 
   /**
-   * The webhook's verdict on the labelled Services listed and the labelled
-   * Deployments in their namespaces. Throws when the judge cannot judge
-   * (say the policies cannot be read): without it exempt namespaces are unknown.
+   * The judged part of a pass, the same for `probe --once` and `--watch`
+   * (which hands in its informers' caches): the webhook's verdict on each
+   * labelled Service and Deployment given, a Warning Event on each
+   * non-compliant one, every Ingress and HTTPRoute listed and a Warning
+   * Event on each unlabelled one that routes to an SSE MCP Service; counted
+   * in the metrics. Throws when the judge cannot judge or the routes cannot
+   * be listed (then the pass failed and the metrics say so).
    */
-  async #judge(services: V1Service[], deploymentsIn: (namespace: string) => Promise<V1Deployment[]>): Promise<Judgement[]> {
+  async judgePass(objects: { services: readonly V1Service[]; deployments: readonly V1Deployment[] }): Promise<JudgedPass> {
+    const { judge, metrics, api, retry, sleep, clock } = this.#deps;
+    if (!judge) throw new Error('no judge: the prober was built without the webhook verdict');
+    try {
+      const watched = <T extends V1Service | V1Deployment>(list: readonly T[]) =>
+        list.filter((o) => this.watchesNamespace(o.metadata?.namespace) && o.metadata?.labels?.[MCP_COMPONENT_LABEL] === MCP_COMPONENT_VALUE);
+      const [ingresses, httpRoutes] = await Promise.all([
+        withRetry(() => api.listIngresses(), retry, sleep),
+        withRetry(() => api.listHTTPRoutes(), retry, sleep),
+      ]);
+      const routes = [
+        ...ingresses.map((i) => ({ ...i, apiVersion: 'networking.k8s.io/v1', kind: 'Ingress' })),
+        ...httpRoutes,
+      ].filter((route) => this.watchesNamespace(route.metadata?.namespace));
+      const verdicts = await judge({
+        objects: [
+          ...watched(objects.services).map((s) => ({ ...s, apiVersion: 'v1', kind: 'Service' })),
+          ...watched(objects.deployments).map((d) => ({ ...d, apiVersion: 'apps/v1', kind: 'Deployment' })),
+        ],
+        routes,
+      });
+      await this.#report(verdicts.judgements.filter(isNoncompliant).map((j) => noncompliantEvent(j, clock(), this.#deps.instance)));
+      await this.#report(verdicts.routes.map((r) => unlabelledRouteEvent(r, clock(), this.#deps.instance)));
+      const pass = { judgements: verdicts.judgements, noncompliant: noncompliantCounts(verdicts.judgements), routes: verdicts.routes };
+      if (metrics) recordPassSuccess(metrics, pass.noncompliant, clock());
+      return pass;
+    } catch (err) {
+      if (metrics) recordPassFailure(metrics);
+      throw err;
+    }
+  }
+
+  /**
+   * True when the webhook judges `service` (not in an exempt namespace or
+   * under mode off), so it is probed; always true without a judge. Throws
+   * when the judge cannot say.
+   */
+  async judges(service: V1Service): Promise<boolean> {
     const { judge } = this.#deps;
-    if (!judge) return [];
-    const namespaces = [...new Set(services.map((s) => s.metadata?.namespace ?? ''))];
+    if (!judge) return true;
+    const { judgements } = await judge({ objects: [{ ...service, apiVersion: 'v1', kind: 'Service' }], routes: [] });
+    return judgements[0]?.verdict !== 'not-judged';
+  }
+
+  /** The labelled Deployments in the namespaces of `services`, when they could not be listed all at once. */
+  async #deploymentsOf(services: V1Service[], deploymentsIn: (namespace: string) => Promise<V1Deployment[]>): Promise<V1Deployment[]> {
     const deployments: V1Deployment[] = [];
-    for (const namespace of namespaces) {
+    for (const namespace of new Set(services.map((s) => s.metadata?.namespace ?? ''))) {
       try {
-        const labelled = (await deploymentsIn(namespace)).filter((d) => d.metadata?.labels?.[MCP_COMPONENT_LABEL] === MCP_COMPONENT_VALUE);
-        deployments.push(...labelled);
+        deployments.push(...(await deploymentsIn(namespace)));
       } catch (err) {
         this.#deps.logger.warn({ namespace, err: describeApiError(err) }, 'cannot list deployments; judging the services only');
       }
     }
-    return judge([
-      ...services.map((s) => ({ ...s, apiVersion: 'v1', kind: 'Service' })),
-      ...deployments.map((d) => ({ ...d, apiVersion: 'apps/v1', kind: 'Deployment' })),
-    ]);
+    return deployments;
   }
 
-  /** A Warning Event on each non-compliant object; a failed write is logged, never fatal. */
-  async #reportNoncompliant(judgements: readonly Judgement[]): Promise<void> {
-    const { api, clock, instance, logger } = this.#deps;
-    for (const judgement of judgements.filter(isNoncompliant)) {
+  /** Records each Event, deduplicated (event-recorder.ts); a failed write is logged, never fatal. */
+  async #report(events: readonly CoreV1Event[]): Promise<void> {
+    for (const event of events) {
       try {
-        await api.createEvent(judgement.namespace, noncompliantEvent(judgement, clock(), instance));
+        await recordEvent(this.#deps, event);
       } catch (err) {
-        logger.warn({ object: `${judgement.kind} ${judgement.namespace}/${judgement.name}`, err: describeApiError(err) }, 'cannot record the non-compliance Event');
+        const object = event.involvedObject;
+        this.#deps.logger.warn({ object: `${object.kind} ${object.namespace}/${object.name}`, reason: event.reason, err: describeApiError(err) }, 'cannot record the Event');
       }
     }
   }
@@ -431,12 +520,7 @@ export class ClusterProber {
   /** Events are best-effort: a failure to emit one is logged, never fatal. */
   async #emitEvent(target: ProbedObject, plan: ReturnType<typeof planStatus>, failureReason: string): Promise<void> {
     const event = transitionEvent(target, plan, failureReason, this.#deps.clock(), this.#deps.instance);
-    if (!event) return;
-    try {
-      await withRetry(() => this.#deps.api.createEvent(event.metadata?.namespace ?? '', event), this.#deps.retry, this.#deps.sleep);
-    } catch (err) {
-      this.#deps.logger.warn({ reason: event.reason, err: describeApiError(err) }, 'cannot emit event');
-    }
+    if (event) await this.#report([event]);
   }
 }
 

@@ -24,8 +24,33 @@ export interface Judgement {
   detail: string;
 }
 
-/** Judges existing objects as the webhook would on their next write. */
-export type Judge = (objects: readonly unknown[]) => Promise<Judgement[]>;
+/** An Ingress or HTTPRoute without the MCP label that routes to an SSE MCP Service (audit's `unlabelled-route`). */
+export interface RouteFinding {
+  kind: string;
+  namespace: string;
+  name: string;
+  uid?: string;
+  /** The finding of rule `route-unlabelled`: our own words, ending with the label to add. */
+  message: string;
+}
+
+/** What a pass hands the judge: the labelled Services and Deployments, and every route. */
+export interface JudgeInput {
+  objects: readonly unknown[];
+  routes: readonly unknown[];
+}
+
+/** The judge's answer: one judgement per object, and the unlabelled routes to SSE servers. */
+export interface Verdicts {
+  judgements: Judgement[];
+  routes: RouteFinding[];
+}
+
+/**
+ * Judges existing objects as the webhook would on their next write, and
+ * finds unlabelled routes to SSE servers, under one reading of the policies.
+ */
+export type Judge = (input: JudgeInput) => Promise<Verdicts>;
 
 /**
  * Verdicts that make an object non-compliant. `would-refuse` and
@@ -62,6 +87,32 @@ export function noncompliantEvent(judgement: Judgement, now: Date, instance: str
   );
 }
 
+/** Event reason on an unlabelled route to an SSE MCP Service. */
+export const UNLABELLED_ROUTE_EVENT_REASON = 'UnlabelledRoute';
+
+/** API versions of the routes the prober reports. */
+const ROUTE_API_VERSIONS: Record<string, string> = { Ingress: 'networking.k8s.io/v1', HTTPRoute: 'gateway.networking.k8s.io/v1' };
+
+/**
+ * The Warning Event on an unlabelled route. The finding's text is ours
+ * (src/policy/unlabelled-route.ts: a template, the names of at most a few
+ * Services, the route's own name); nothing of the route's spec is copied.
+ */
+export function unlabelledRouteEvent(route: RouteFinding, now: Date, instance: string): CoreV1Event {
+  return proberEvent(
+    {
+      apiVersion: ROUTE_API_VERSIONS[route.kind] ?? 'v1',
+      kind: route.kind,
+      name: route.name,
+      namespace: route.namespace || DEFAULT_NAMESPACE,
+      ...(route.uid ? { uid: route.uid } : {}),
+    },
+    { type: 'Warning', reason: UNLABELLED_ROUTE_EVENT_REASON, message: `This ${route.kind} ${route.message}` },
+    now,
+    instance,
+  );
+}
+
 /** One sample of `mcp_admission_noncompliant_objects`. */
 export interface NoncompliantCount {
   namespace: string;
@@ -80,23 +131,4 @@ export function noncompliantCounts(judgements: readonly Judgement[]): Noncomplia
     counts.set(key, entry);
   }
   return [...counts.values()];
-}
-
-/** The gauge's name, as deploy/monitoring's `MCPAdmissionNoncompliantObjects` alert reads it. */
-export const NONCOMPLIANT_METRIC = 'mcp_admission_noncompliant_objects';
-
-/** A label value in the text format: backslash, quote and newline escaped (Prometheus exposition format). */
-const labelValue = (value: string) => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-
-/**
- * The gauge in Prometheus text format, for a textfile collector: the Job
- * ends before any scrape, so a pass leaves its figures in a file.
- */
-export function noncompliantMetricText(counts: readonly NoncompliantCount[]): string {
-  const lines = [
-    `# HELP ${NONCOMPLIANT_METRIC} Labelled objects the webhook would refuse, warn about or mutate now, by the last prober pass.`,
-    `# TYPE ${NONCOMPLIANT_METRIC} gauge`,
-    ...counts.map((c) => `${NONCOMPLIANT_METRIC}{namespace="${labelValue(c.namespace)}",kind="${labelValue(c.kind)}",reason="${labelValue(c.reason)}"} ${c.count}`),
-  ];
-  return `${lines.join('\n')}\n`;
 }

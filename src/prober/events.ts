@@ -5,6 +5,7 @@
  */
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { DEFAULT_NAMESPACE } from '../kubernetes/api-server.ts';
+import { eventName } from './event-recorder.ts';
 import type { StatusPlan } from './transport-status.ts';
 import type { ProbedObject } from './transport-status.ts';
 
@@ -81,7 +82,11 @@ export interface EventSubject {
   resourceVersion?: string;
 }
 
-/** One of our Events about `subject`, in its namespace, from this prober instance. */
+/**
+ * One of our Events about `subject`, in its namespace, from this prober
+ * instance, named for the object and the reason so a repeat is counted on
+ * it rather than created again (event-recorder.ts).
+ */
 export function proberEvent(
   subject: EventSubject,
   what: { type: 'Normal' | 'Warning' | string; reason: string; message: string },
@@ -89,7 +94,7 @@ export function proberEvent(
   instance: string,
 ): CoreV1Event {
   return {
-    metadata: { generateName: `${subject.name || 'mcp'}.`, namespace: subject.namespace },
+    metadata: { name: eventName(subject, what.reason), namespace: subject.namespace },
     involvedObject: subject,
     reason: what.reason,
     type: what.type,

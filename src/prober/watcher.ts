@@ -1,7 +1,11 @@
 /**
  * `probe --watch`: reacts to MCP Services and Deployments as they come and
  * change (DESIGN.md, "The prober": reacts to new servers and to
- * `revalidate`). Run one replica: there is no leader election, and two
+ * `revalidate`), and runs the judged pass `probe --once` runs
+ * (ClusterProber.judgePass: NonCompliant and UnlabelledRoute Events, the
+ * metrics) over the objects it watches, at start and every audit interval.
+ * Like `--once`, it probes nothing the webhook does not judge (exempt
+ * namespaces, mode off). Run one replica: there is no leader election, and two
  * watchers would only probe twice and race on the same annotations (each
  * write is guarded by `resourceVersion`, so nothing breaks, it is just waste).
  */
@@ -28,7 +32,15 @@ export interface ProbeWatcherDeps {
   retryMaxMs?: number;
   /** Wait before restarting an informer whose watch failed. Default 5 s. */
   informerRestartMs?: number;
+  /**
+   * The judged pass runs this often (and once at start); 0 never. Default
+   * 10 min. Without a judge (ClusterProber.judging) there is no pass.
+   */
+  auditIntervalMs?: number;
 }
+
+/** Default {@link ProbeWatcherDeps.auditIntervalMs}. */
+export const DEFAULT_AUDIT_INTERVAL_MS = 10 * 60_000;
 
 interface ServiceMemory {
   revalidate: string | undefined;
@@ -66,6 +78,9 @@ export class ProbeWatcher {
   readonly #failures = new Map<string, number>();
   readonly #syncs = new Set<Promise<unknown>>();
   #resyncTimer: NodeJS.Timeout | undefined;
+  #auditTimer: NodeJS.Timeout | undefined;
+  /** The judged pass in flight, if any: one at a time. */
+  #audit: Promise<void> | undefined;
   #stopped = false;
   #idleWaiters: Array<() => void> = [];
 
@@ -95,18 +110,49 @@ export class ProbeWatcher {
     this.#resyncTimer = setInterval(() => {
       for (const service of sources.services.list()) this.#enqueue(keyOf(service), false);
     }, this.#deps.resyncMs ?? 15 * 60_000);
-    logger.info('watching MCP services and deployments');
+    const auditIntervalMs = this.#deps.auditIntervalMs ?? DEFAULT_AUDIT_INTERVAL_MS;
+    if (this.#deps.prober.judging && auditIntervalMs > 0) {
+      this.runPass();
+      this.#auditTimer = setInterval(() => this.runPass(), auditIntervalMs);
+    }
+    logger.info({ auditIntervalMs: this.#deps.prober.judging ? auditIntervalMs : 0 }, 'watching MCP services and deployments');
   }
 
   /** Stops watching and waits for probes in flight. */
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#resyncTimer);
+    clearInterval(this.#auditTimer);
     for (const timer of this.#retryTimers.values()) clearTimeout(timer);
     this.#retryTimers.clear();
     this.#pending.clear();
     await Promise.all([this.#deps.sources.services.stop(), this.#deps.sources.deployments.stop()]);
-    await Promise.all([...this.#running.values(), ...this.#syncs]);
+    await Promise.all([...this.#running.values(), ...this.#syncs, this.#audit]);
+  }
+
+  /**
+   * Starts a judged pass over the watched objects unless one is running
+   * (a slow pass is never stacked on). A failed pass is logged and counted
+   * (ClusterProber.judgePass); the next interval tries again.
+   */
+  runPass(): void {
+    if (this.#audit || this.#stopped) return;
+    const { prober, sources, logger } = this.#deps;
+    const pass = prober
+      .judgePass({ services: sources.services.list(), deployments: sources.deployments.list() })
+      .then(
+        (result) =>
+          logger.info(
+            { noncompliant: result.noncompliant.reduce((sum, c) => sum + c.count, 0), unlabelledRoutes: result.routes.length },
+            'judged pass done',
+          ),
+        (err: unknown) => logger.error({ err: err instanceof Error ? err.message : String(err) }, 'judged pass failed'),
+      )
+      .finally(() => {
+        this.#audit = undefined;
+        this.#notifyIdle();
+      });
+    this.#audit = pass;
   }
 
   /** Resolves when no probe is pending or running (for tests and the harness). */
@@ -116,7 +162,7 @@ export class ProbeWatcher {
   }
 
   #isIdle(): boolean {
-    return this.#pending.size === 0 && this.#running.size === 0 && this.#syncs.size === 0;
+    return this.#pending.size === 0 && this.#running.size === 0 && this.#syncs.size === 0 && this.#audit === undefined;
   }
 
   #onService(service: V1Service): void {
@@ -188,10 +234,20 @@ export class ProbeWatcher {
     const [namespace = '', name = ''] = key.split('/');
     const service = this.#deps.sources.services.get(name, namespace);
     if (!service) return;
-    const outcome = await this.#deps.prober.probeService(service, { refresh });
-    const failed =
-      (outcome.detection.protocol === 'unknown' && !outcome.detection.authRequired) ||
-      outcome.objects.some((object) => object.error);
+    let failed: boolean;
+    try {
+      // Exempt namespaces and mode off are not probed, as in `--once`.
+      if (this.#deps.prober.judging && !(await this.#deps.prober.judges(service))) {
+        this.#failures.delete(key);
+        return;
+      }
+      const outcome = await this.#deps.prober.probeService(service, { refresh });
+      failed = (outcome.detection.protocol === 'unknown' && !outcome.detection.authRequired) || outcome.objects.some((object) => object.error);
+    } catch (err) {
+      // The policies could not be read: whether to probe is unknown, so try again later.
+      this.#deps.logger.warn({ service: key, err: err instanceof Error ? err.message : String(err) }, 'cannot tell whether the webhook judges this service');
+      failed = true;
+    }
     if (!failed) {
       this.#failures.delete(key);
       return;

@@ -135,14 +135,20 @@ describe('the prober ServiceAccount (real API server, installed in another names
     const can = async (verb: string, resource: string, subresource?: string) =>
       (await as(PROBER, ['auth', 'can-i', verb, resource, '--all-namespaces', ...(subresource ? [`--subresource=${subresource}`] : [])])).stdout.trim() === 'yes';
     const granted: string[] = [];
-    for (const resource of ['services', 'deployments.apps', 'endpointslices.discovery.k8s.io', 'pods', 'events', 'secrets', 'configmaps', 'namespaces', 'mcptransportpolicies.mcp-admission.dev']) {
+    for (const resource of [
+      'services', 'deployments.apps', 'endpointslices.discovery.k8s.io', 'pods', 'events', 'secrets', 'configmaps', 'namespaces',
+      'mcptransportpolicies.mcp-admission.dev', 'ingresses.networking.k8s.io', 'httproutes.gateway.networking.k8s.io',
+    ]) {
       for (const verb of ['get', 'list', 'watch', 'patch', 'update', 'create', 'delete']) if (await can(verb, resource)) granted.push(`${verb} ${resource}`);
     }
     for (const [resource, subresource] of [['deployments.apps', 'scale'], ['deployments.apps', 'status'], ['services', 'status'], ['pods', 'status']] as const) {
       for (const verb of ['get', 'patch', 'update']) if (await can(verb, resource, subresource)) granted.push(`${verb} ${resource}/${subresource}`);
     }
     assert.deepEqual(granted.sort(), [
-      'create events',
+      // Events: recorded, and a repeat counted on the Event it repeats.
+      'create events', 'patch events',
+      // Routes, for the unlabelled ones to SSE servers.
+      'list ingresses.networking.k8s.io', 'list httproutes.gateway.networking.k8s.io',
       'get deployments.apps', 'get services',
       'list deployments.apps', 'list endpointslices.discovery.k8s.io', 'list pods', 'list services',
       // The policies and namespace labels the webhook's verdict reads (audit).

@@ -5,11 +5,11 @@
  * call it (DESIGN.md, "The prober": the settings follow the UPDATE that
  * records `detected-protocol: sse`).
  */
-import type { CoreV1Event, V1Deployment, V1EndpointSlice, V1ObjectMeta, V1Service } from '@kubernetes/client-node';
+import type { CoreV1Event, KubernetesObject, V1Deployment, V1EndpointSlice, V1Ingress, V1ObjectMeta, V1Service } from '@kubernetes/client-node';
 import fastJsonPatch from 'fast-json-patch';
 import { mutateRequest } from '../../src/admission/admission.ts';
 import { Annotations } from '../../src/contract.ts';
-import type { AnnotationPatch, ClusterApi } from '../../src/prober/cluster-api.ts';
+import type { AnnotationPatch, ClusterApi, JsonPatchOperation } from '../../src/prober/cluster-api.ts';
 import { staticSettings } from '../../src/settings/static-source.ts';
 import { mcpDeployment, mcpService, type Manifest } from './objects.ts';
 
@@ -75,7 +75,11 @@ function parseSelector(selector: string): Array<[string, string]> {
 export class FakeCluster implements ClusterApi {
   services = new Map<Key, V1Service>();
   deployments = new Map<Key, V1Deployment>();
+  /** Events as stored: a name is unique per namespace (409 on a second create), as on the API server. */
   events: CoreV1Event[] = [];
+  /** Every route, for the unlabelled-route finding (kubeClusterApi answers none for HTTPRoutes without the CRDs). */
+  ingresses: V1Ingress[] = [];
+  httpRoutes: KubernetesObject[] = [];
   /** Pods and EndpointSlices; {@link add} makes one running pod and its slice per Service with a selector. */
   pods: FakePod[] = [];
   slices: V1EndpointSlice[] = [];
@@ -135,9 +139,11 @@ export class FakeCluster implements ClusterApi {
     return [...this.services.values()].map((s) => structuredClone(s));
   }
 
-  async listDeployments(namespace: string): Promise<V1Deployment[]> {
-    this.#fail(`listDeployments ${namespace}`);
-    return [...this.deployments.values()].filter((d) => d.metadata?.namespace === namespace).map((d) => structuredClone(d));
+  async listDeployments(namespace?: string): Promise<V1Deployment[]> {
+    this.#fail(`listDeployments ${namespace ?? '*'}`);
+    return [...this.deployments.values()]
+      .filter((d) => namespace === undefined || d.metadata?.namespace === namespace)
+      .map((d) => structuredClone(d));
   }
 
   async readService(namespace: string, name: string): Promise<V1Service> {
@@ -173,9 +179,47 @@ export class FakeCluster implements ClusterApi {
     return this.#applyPatch(this.deployments, 'Deployment', namespace, name, patch);
   }
 
-  async createEvent(_namespace: string, event: CoreV1Event): Promise<void> {
+  async createEvent(namespace: string, event: CoreV1Event): Promise<void> {
     this.#fail('createEvent');
-    this.events.push(event);
+    const stored = structuredClone(event);
+    const metadata = (stored.metadata ??= {});
+    metadata.namespace = namespace;
+    if (!metadata.name) metadata.name = `${metadata.generateName ?? ''}${(++this.#version).toString(36)}`;
+    if (this.#event(namespace, metadata.name)) throw new ApiError(409, `events "${metadata.name}" already exists`);
+    metadata.resourceVersion = String(++this.#version);
+    this.events.push(stored);
+  }
+
+  #event(namespace: string, name: string): CoreV1Event | undefined {
+    return this.events.find((e) => e.metadata?.namespace === namespace && e.metadata.name === name);
+  }
+
+  /** A JSON patch as the API server applies it: a failed `test` is 422 and changes nothing; an unchanged object keeps its resourceVersion. */
+  async patchEvent(namespace: string, name: string, operations: JsonPatchOperation[]): Promise<CoreV1Event> {
+    this.#fail('patchEvent');
+    const event = this.#event(namespace, name);
+    if (!event) throw new ApiError(404);
+    // JSON, as on the wire: Dates become strings, so `test` compares what the API server would.
+    const before = JSON.parse(JSON.stringify(event)) as CoreV1Event;
+    let after: CoreV1Event;
+    try {
+      after = fastJsonPatch.applyPatch(structuredClone(before), operations as fastJsonPatch.Operation[], true, false).newDocument;
+    } catch (err) {
+      throw new ApiError(422, `the server rejected our request: ${(err as Error).message}`);
+    }
+    if (JSON.stringify(after) !== JSON.stringify(before)) after.metadata!.resourceVersion = String(++this.#version);
+    this.events[this.events.indexOf(event)] = after;
+    return structuredClone(after);
+  }
+
+  async listIngresses(): Promise<V1Ingress[]> {
+    this.#fail('listIngresses');
+    return structuredClone(this.ingresses);
+  }
+
+  async listHTTPRoutes(): Promise<KubernetesObject[]> {
+    this.#fail('listHTTPRoutes');
+    return structuredClone(this.httpRoutes);
   }
 
   async listEndpointSlices(namespace: string, serviceName: string): Promise<V1EndpointSlice[]> {

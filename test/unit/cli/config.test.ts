@@ -57,7 +57,18 @@ describe('probe configuration', () => {
     assert.equal(parseProbeConfig(['--help'], {}).help, true);
   });
 
+  it('--watch serves metrics on --metrics-port (or its env twin), judges every --audit-interval seconds', () => {
+    const config = parseProbeConfig(['--watch'], { MCP_ADMISSION_PROBE_METRICS_PORT: '9091' });
+    assert.deepEqual([config.metricsPort, config.auditInterval, config.host], [9091, 600, '0.0.0.0']);
+    assert.equal(parseProbeConfig(['--watch'], {}).metricsPort, undefined);
+    assert.equal(parseProbeConfig(['--watch', '--audit-interval', '30'], {}).auditInterval, 30);
+    assert.throws(() => parseProbeConfig(['--watch', '--metrics-port', '70000'], {}), /Error: --metrics-port: must be a port number/);
+    assert.throws(() => parseProbeConfig(['--watch', '--audit-interval', '0'], {}), /Error: --audit-interval: must be a positive integer/);
+    assert.throws(() => parseProbeConfig(['--once', '--metrics-port', '9091'], {}), /--metrics-port serves a running prober/);
+  });
+
   it('documents each flag with its twins', () => {
+    assert.match(PROBE_USAGE, /--metrics-port\s+.*\(env MCP_ADMISSION_PROBE_METRICS_PORT\)/);
     assert.match(PROBE_USAGE, /--log-level\s+.*\(env MCP_ADMISSION_LOG_LEVEL, LOG_LEVEL\)/);
     assert.match(PROBE_USAGE, /--instance\s+.*\(env POD_NAME\)/);
   });

@@ -33,4 +33,10 @@ describe('unlabelled routes to SSE servers', () => {
     assert.match(finding.message, /SSE MCP Service "weather" without the label/);
     assert.match(finding.message, /Fix: kubectl label ingress\/front -n tools app\.kubernetes\.io\/component=mcp-server$/);
   });
+  it('names at most three Services, so the fix is never cut from an Event', () => {
+    const many = Array.from({ length: 5 }, (_, i) => mcpService(`sse-${i}`, { namespace: ns, annotations: { protocol: 'sse' } }));
+    const route = mcpIngress('front', 'nginx', { namespace: ns, services: many.map((s) => s.metadata.name), unlabelled: true });
+    const finding = unlabelledRouteFinding(route, factsFromObjects(many), settings)!;
+    assert.match(finding.message, /SSE MCP Service "sse-0", "sse-1", "sse-2" and 2 more without the label/);
+  });
 });

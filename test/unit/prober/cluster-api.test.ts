@@ -25,11 +25,14 @@ describe('kubeClusterApi', () => {
     req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
     req.on('end', () => {
       seen.push({ method: req.method ?? '', url: req.url ?? '', contentType: req.headers['content-type'], body: raw ? JSON.parse(raw) : undefined });
-      const status = req.url?.includes('/conflicted') ? 409 : 200;
+      // No Gateway API CRDs on this server: their lists are 404, as on a cluster without them.
+      const status = req.url?.includes('/conflicted') ? 409 : req.url?.startsWith('/apis/gateway.networking.k8s.io/') ? 404 : 200;
       const body = req.url?.endsWith('/services') || req.url?.includes('/services?')
         ? { apiVersion: 'v1', kind: 'ServiceList', metadata: {}, items: [{ metadata: { name: 's', namespace: 't' } }] }
-        : status === 409
-          ? { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Conflict', code: 409 }
+        : status === 409 || status === 404
+          ? { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: status === 409 ? 'Conflict' : 'NotFound', code: status }
+          : req.url?.startsWith('/apis/networking.k8s.io/v1/ingresses') || req.url?.startsWith('/apis/apps/v1/deployments')
+            ? { metadata: {}, items: [] }
           : { metadata: { name: 's', namespace: 't', resourceVersion: '8' } };
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     });
@@ -76,5 +79,25 @@ describe('kubeClusterApi', () => {
     await api.createEvent('t', { metadata: { generateName: 's.' }, involvedObject: { kind: 'Service', name: 's' }, reason: 'TransportDetected' });
     assert.equal(seen.at(-1)!.url, '/api/v1/namespaces/t/events');
     assert.equal(seen.at(-1)!.method, 'POST');
+  });
+
+  it('patches an Event with a JSON patch, for the count of a repeated Event', async () => {
+    await api.patchEvent('t', 's.0123456789abcdef', [{ op: 'test', path: '/reason', value: 'NonCompliant' }, { op: 'add', path: '/count', value: 2 }]);
+    const request = seen.at(-1)!;
+    assert.equal(request.method, 'PATCH');
+    assert.equal(request.url, '/api/v1/namespaces/t/events/s.0123456789abcdef');
+    assert.equal(request.contentType, 'application/json-patch+json');
+    assert.deepEqual(request.body, [{ op: 'test', path: '/reason', value: 'NonCompliant' }, { op: 'add', path: '/count', value: 2 }]);
+  });
+
+  it('lists labelled Deployments in all namespaces, every Ingress, and no HTTPRoute where the CRD is absent', async () => {
+    await api.listDeployments();
+    const url = new URL(seen.at(-1)!.url, 'http://x');
+    assert.equal(url.pathname, '/apis/apps/v1/deployments');
+    assert.equal(url.searchParams.get('labelSelector'), 'app.kubernetes.io/component=mcp-server');
+    await api.listIngresses();
+    assert.equal(new URL(seen.at(-1)!.url, 'http://x').pathname, '/apis/networking.k8s.io/v1/ingresses');
+    assert.deepEqual(await api.listHTTPRoutes(), []);
+    assert.equal(new URL(seen.at(-1)!.url, 'http://x').pathname, '/apis/gateway.networking.k8s.io/v1/httproutes');
   });
 });

@@ -94,6 +94,8 @@ describe('ClusterProber.probeAll', () => {
       service('b', 'forbidden'),
     );
     api.failures.set('patchService a/broken', [new ApiError(403, 'forbidden')]);
+    // No list in all namespaces, and namespace b not readable either.
+    api.failures.set('listDeployments *', [new ApiError(403, 'forbidden')]);
     api.failures.set('listDeployments b', [new ApiError(403, 'forbidden')]);
     const { detect } = scripted({ 'broken/mcp': HTTP, 'good/mcp': HTTP, 'unlistable/mcp': HTTP, 'forbidden/mcp': HTTP });
     const summary = await prober(api, async (url) => {

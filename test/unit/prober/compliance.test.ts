@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { Annotations } from '../../../src/contract.ts';
 import { auditJudge } from '../../../src/cli/probe-judge.ts';
 import { ClusterProber } from '../../../src/prober/cluster-prober.ts';
-import { NONCOMPLIANT_EVENT_REASON, noncompliantCounts, noncompliantMetricText } from '../../../src/prober/compliance.ts';
+import { NONCOMPLIANT_EVENT_REASON, noncompliantCounts } from '../../../src/prober/compliance.ts';
 import type { DetectionResult } from '../../../src/prober/detect.ts';
 import type { TransportPolicy } from '../../../src/policy/transport-policy.ts';
 import { staticSettings } from '../../../src/settings/static-source.ts';
@@ -79,15 +79,5 @@ describe('the prober pass reports non-compliant objects', () => {
     assert.deepEqual(noncompliantCounts([j('a', 'Service', 'would-refuse'), j('a', 'Service', 'would-refuse'), j('a', 'Service', 'compliant'), j('b', 'Deployment', 'not-judged')]), [
       { namespace: 'a', kind: 'Service', reason: 'would-refuse', count: 2 },
     ]);
-  });
-
-  it('writes the gauge in Prometheus text format with the labels the alert reads, escaping label values', () => {
-    assert.equal(
-      noncompliantMetricText([{ namespace: 'team', kind: 'Deployment', reason: 'would-warn', count: 2 }, { namespace: 'a"b\\c', kind: 'Service', reason: 'would-refuse', count: 1 }]),
-      '# HELP mcp_admission_noncompliant_objects Labelled objects the webhook would refuse, warn about or mutate now, by the last prober pass.\n' +
-        '# TYPE mcp_admission_noncompliant_objects gauge\n' +
-        'mcp_admission_noncompliant_objects{namespace="team",kind="Deployment",reason="would-warn"} 2\n' +
-        'mcp_admission_noncompliant_objects{namespace="a\\"b\\\\c",kind="Service",reason="would-refuse"} 1\n',
-    );
   });
 });

@@ -8,6 +8,9 @@ import type { ObjectSource } from '../../../src/prober/cluster-api.ts';
 import { ClusterProber } from '../../../src/prober/cluster-prober.ts';
 import type { DetectionResult } from '../../../src/prober/detect.ts';
 import { ProbeWatcher } from '../../../src/prober/watcher.ts';
+import { auditJudge } from '../../../src/cli/probe-judge.ts';
+import { createProberMetrics } from '../../../src/prober/metrics.ts';
+import { staticSettings } from '../../../src/settings/static-source.ts';
 import { deployment, FakeCluster, service } from '../../support/fake-cluster.ts';
 
 /** An informer stand-in whose cache reads through to the fake cluster. */
@@ -77,7 +80,9 @@ describe('ProbeWatcher', () => {
     await watcher.idle();
     assert.equal(probes.length, 2);
     assert.notEqual(api.status('Service', 't', 's')?.detectedAt, before);
-    assert.equal(api.events.filter((e) => e.reason === 'TransportDetected').length, 4);
+    // Detected twice on the Service and on the Deployment: one Event each, counted twice.
+    const detected = api.events.filter((e) => e.reason === 'TransportDetected');
+    assert.deepEqual(detected.map((e) => [e.involvedObject.kind, e.count]).sort(), [['Deployment', 2], ['Service', 2]]);
     await watcher.stop();
   });
 
@@ -115,6 +120,46 @@ describe('ProbeWatcher', () => {
     await watcher.idle();
     assert.equal(probes.length, 1);
     assert.equal(api.status('Deployment', 't', 'canary')?.protocol, 'streamable-http');
+    await watcher.stop();
+  });
+
+  it('runs the judged pass of --once at start and on demand, and probes nothing in an exempt namespace', async () => {
+    const api = new FakeCluster().add(service('team', 'legacy'), deployment('team', 'legacy', 'legacy'), service('free', 'svc'), deployment('lonely', 'alone', 'alone'));
+    // The Deployments stay as they are between passes (no mutating webhook on the prober's writes).
+    api.webhook = false;
+    const probes: string[] = [];
+    const metrics = createProberMetrics({ served: true });
+    const prober = new ClusterProber({
+      api,
+      detect: async (url) => {
+        probes.push(url);
+        return http(url);
+      },
+      clock: () => new Date(Date.UTC(2026, 0, 1)),
+      logger: pino({ level: 'silent' }),
+      sleep: async () => {},
+      judge: auditJudge(async () => ({ settings: staticSettings([{ name: 'rollout', spec: { mode: 'warn', exemptNamespaces: ['free'] } }]), ownNamespace: 'mcp-admission' })),
+      metrics,
+    });
+    const services = new FakeSource<V1Service>(() => api.services);
+    const deployments = new FakeSource<V1Deployment>(() => api.deployments);
+    // No timer fires in this test: the pass at start, then one asked for by hand.
+    const watcher = new ProbeWatcher({ prober, sources: { services, deployments }, logger: pino({ level: 'silent' }), auditIntervalMs: 3_600_000 });
+    await watcher.start();
+    await watcher.idle();
+    assert.equal(probes.length, 1, `probed: ${probes.join(', ')}`);
+    assert.equal(api.status('Service', 'free', 'svc'), undefined, 'an exempt namespace is not probed');
+    const noncompliant = () => api.events.filter((e) => e.reason === 'NonCompliant').map((e) => [e.involvedObject.namespace, e.involvedObject.kind, e.involvedObject.name, e.count]).sort();
+    assert.deepEqual(noncompliant().filter(([, kind]) => kind === 'Deployment'), [['lonely', 'Deployment', 'alone', 1], ['team', 'Deployment', 'legacy', 1]]);
+    watcher.runPass();
+    await watcher.idle();
+    // team/legacy is now known to speak Streamable HTTP, so the SSE rules no
+    // longer apply: compliant, its Event not counted again, out of the gauge.
+    assert.deepEqual(noncompliant().filter(([, kind]) => kind === 'Deployment'), [['lonely', 'Deployment', 'alone', 2], ['team', 'Deployment', 'legacy', 1]]);
+    const text = await metrics.registry.metrics();
+    assert.match(text, /^mcp_admission_prober_passes_total\{result="success"\} 2$/m);
+    assert.match(text, /^mcp_admission_noncompliant_objects\{namespace="lonely",kind="Deployment",reason="would-warn"\} 1$/m);
+    assert.doesNotMatch(text, /namespace="free"|namespace="team",kind="Deployment"/);
     await watcher.stop();
   });
 });
