@@ -185,11 +185,16 @@ export function planStatus(
     reason: detection.reason,
   };
 
+  // A new generation alone is no reason to write: what it could change,
+  // `sseConfigApplied`, is decided from the object itself just above. And
+  // the API server moves a Deployment's generation on every annotation
+  // change (pkg/registry/apps/deployment/strategy.go), so a status that had
+  // to match it would be one behind after each write of its own: a write per
+  // pass, and under `--watch` a write per write, without end.
   const unchanged =
     sameDetection &&
     !options.refresh &&
     recordedProtocol === detection.protocol &&
-    previous.observedGeneration === status.observedGeneration &&
     previous.sseConfigApplied === status.sseConfigApplied;
   if (unchanged) return { transition: 'unchanged', status, previous, kept: false };
 

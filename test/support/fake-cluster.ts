@@ -165,9 +165,18 @@ export class FakeCluster implements ClusterApi {
     if (!object) throw new ApiError(404);
     if (patch.resourceVersion && patch.resourceVersion !== object.metadata!.resourceVersion) throw new ApiError(409, 'the object has been modified');
     this.patches.push({ kind, key, patch: structuredClone(patch) });
+    const annotations = JSON.stringify(object.metadata!.annotations ?? {});
+    const spec = JSON.stringify(object.spec);
     object.metadata!.annotations = { ...object.metadata!.annotations, ...patch.annotations };
     object.metadata!.resourceVersion = String(++this.#version);
     if (this.webhook) runMutatingWebhook(object);
+    // The generation moves on a spec change and, for a Deployment, on an
+    // annotation change too: its annotations are copied to its ReplicaSets
+    // (kubernetes pkg/registry/apps/deployment/strategy.go, PrepareForUpdate).
+    const annotationsChanged = JSON.stringify(object.metadata!.annotations) !== annotations;
+    if (JSON.stringify(object.spec) !== spec || (kind === 'Deployment' && annotationsChanged)) {
+      object.metadata!.generation = (object.metadata!.generation ?? 1) + 1;
+    }
     return structuredClone(object);
   }
 
@@ -259,8 +268,8 @@ export class FakeCluster implements ClusterApi {
 
 /**
  * The mutating webhook on a write, as the API server calls it: the real
- * admission code with built-in settings, its patch applied to the object,
- * and `generation` bumped when the spec changed, as the API server does.
+ * admission code with built-in settings, its patch applied to the object
+ * (the caller moves `generation` as the API server does).
  */
 function runMutatingWebhook(object: V1Service | V1Deployment): void {
   const kind = object.kind === 'Service' ? { group: '', version: 'v1', kind: 'Service' } : { group: 'apps', version: 'v1', kind: 'Deployment' };
@@ -269,7 +278,5 @@ function runMutatingWebhook(object: V1Service | V1Deployment): void {
     { settings: staticSettings(), ownNamespace: 'mcp-admission' },
   );
   if (!result.patch) return;
-  const spec = JSON.stringify(object.spec);
   fastJsonPatch.applyPatch(object, result.patch, true, true);
-  if (JSON.stringify(object.spec) !== spec) object.metadata!.generation = (object.metadata!.generation ?? 1) + 1;
 }
