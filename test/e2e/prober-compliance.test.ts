@@ -22,6 +22,7 @@ import { Annotations } from '../../src/contract.ts';
 import { eventName } from '../../src/prober/event-recorder.ts';
 import { manifest, mustSucceed, getJson, REPO_ROOT, startE2E, type E2E } from '../support/harness.ts';
 import { mcpDeployment, mcpHTTPRoute, mcpIngress, mcpService, type Manifest } from '../support/objects.ts';
+import { waitForEstablished } from '../support/harness/manifests.ts';
 import { toolPath } from '../support/tools.ts';
 
 const run = promisify(execFile);
@@ -167,7 +168,7 @@ describe('the prober pass reports non-compliant objects and unlabelled routes (p
     assert.match(onIngress!.message, /Fix: kubectl label ingress\/front -n warned app\.kubernetes\.io\/component=mcp-server$/);
 
     await mustSucceed(env.kubectl, ['apply', '--server-side', '-f', toolPath('gateway-api')]);
-    await mustSucceed(env.kubectl, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/httproutes.gateway.networking.k8s.io']);
+    await waitForEstablished(env.kubectl, ['httproutes.gateway.networking.k8s.io']);
     await mustSucceed(env.kubectl, ['apply', '-f', '-'], { input: manifest([mcpHTTPRoute('gw-front', 'gw', { namespace: 'warned', services: ['legacy'], unlabelled: true })]) });
     await probeOnce();
     const routes = await events('warned', 'UnlabelledRoute');

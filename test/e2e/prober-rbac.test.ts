@@ -15,7 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { Annotations } from '../../src/contract.ts';
 import { configMapPassState } from '../../src/prober/pass-state.ts';
-import { applyObjects, renderKustomization } from '../support/harness/manifests.ts';
+import { applyObjects, renderKustomization, waitForEstablished } from '../support/harness/manifests.ts';
 import { ensureNamespace, getJson, REPO_ROOT, startE2E, type E2E, type KubectlResult } from '../support/harness.ts';
 import { mcpDeployment, mcpService, TRUST_THE_PROBER_POLICY, type Manifest } from '../support/objects.ts';
 import { toolPath } from '../support/tools.ts';
@@ -56,10 +56,9 @@ describe('the prober ServiceAccount (real API server, installed in another names
     ].join('\n'));
     await applyObjects(kubectl, await renderKustomization(kubectl, overlay));
     // The Gateway API CRDs, so `kubectl auth can-i` knows httproutes (it answers no for a resource the server does not serve).
-    for (const args of [['apply', '--server-side', '-f', toolPath('gateway-api')], ['wait', '--for=condition=Established', '--timeout=60s', 'crd/httproutes.gateway.networking.k8s.io']]) {
-      const result = await kubectl(args);
-      assert.equal(result.code, 0, result.stderr);
-    }
+    const crds = await kubectl(['apply', '--server-side', '-f', toolPath('gateway-api')]);
+    assert.equal(crds.code, 0, crds.stderr);
+    await waitForEstablished(kubectl, ['httproutes.gateway.networking.k8s.io']);
     // The namesake gets its own rights in its own namespace (a Role of its
     // own: the aggregated `edit` role stays empty with no controller manager).
     for (const args of [
