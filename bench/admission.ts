@@ -24,7 +24,9 @@
  * --cpu-prof at the first concurrency and print the top functions),
  * `--sources js|ts` (js), `--soak S` (afterwards, S seconds at 80% of the
  * throughput `serve` reached at the first concurrency, paced open-loop:
- * errors, latency and the RSS trend; `npm run soak`).
+ * errors, latency and the RSS trend; `npm run soak`), `--node-options S`
+ * (NODE_OPTIONS for `serve`; the image's V8 heap settings from the
+ * Dockerfile unless given, `''` for Node's defaults).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,6 +39,7 @@ import { parseArgs } from 'node:util';
 import { DevelopmentCertificateSource } from '../src/server/certificate-source.ts';
 import { buildForBenchmark } from './lib/build.ts';
 import { statusMb, type LoadOptions, type LoadResult } from './lib/load.ts';
+import { IMAGE_NODE_OPTIONS } from './lib/node-options.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const RESULTS = new URL('results/', import.meta.url).pathname;
@@ -51,6 +54,7 @@ const { values: flags } = parseArgs({
     profile: { type: 'boolean', default: false },
     sources: { type: 'string', default: 'js' },
     soak: { type: 'string', default: '0' },
+    'node-options': { type: 'string', default: IMAGE_NODE_OPTIONS },
   },
 });
 if (flags.sources !== 'js' && flags.sources !== 'ts') throw new Error('--sources is js or ts');
@@ -135,7 +139,7 @@ interface Target {
 
 async function startServe(extraNodeArgs: string[] = []): Promise<Target> {
   const [port, metricsPort] = [await freePort(), await freePort()];
-  const env = { ...process.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: flags['node-options'] };
   delete env.KUBERNETES_SERVICE_HOST; // built-in policy defaults, no cluster
   const child = spawn(
     process.execPath,
@@ -340,7 +344,7 @@ async function main(): Promise<void> {
   const started = new Date();
   const machine = `${availableParallelism()} CPUs (${cpuModel()}), Node ${process.version}, load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`;
   process.stdout.write(`mcp-admission direct benchmark\n${machine}\n`);
-  process.stdout.write(`each phase: ${warmupMs / 1000} s warm-up + ${durationMs / 1000} s measured; servers run from ${flags.sources === 'js' ? 'compiled JavaScript' : '.ts sources (type stripping)'}; serve runs with --log-level warn (no per-request log line), built-in policy, TLS from files\n`);
+  process.stdout.write(`each phase: ${warmupMs / 1000} s warm-up + ${durationMs / 1000} s measured; servers run from ${flags.sources === 'js' ? 'compiled JavaScript' : '.ts sources (type stripping)'}; serve runs with --log-level warn (no per-request log line), built-in policy, TLS from files, NODE_OPTIONS=${JSON.stringify(flags['node-options'])}\n`);
 
   const [floor, serve] = [await startFloor(), await startServe()];
   const rows: Row[] = [];

@@ -20,7 +20,8 @@
  * the heap the settings source still holds, after a full collection,
  * having answered for `--retained N` made-up names (510,000).
  * `--only r,a,b,c` runs a subset; `--node-options '--max-old-space-size=N'`
- * passes flags to the server's node. The server's RSS every 20 s is
+ * passes flags to the server's node (default: the image's NODE_OPTIONS,
+ * from the Dockerfile; `--node-options=` for Node's defaults). The server's RSS every 20 s is
  * printed after the table: a bounded server levels off, a leak climbs.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
@@ -35,6 +36,7 @@ import { DevelopmentCertificateSource } from '../src/server/certificate-source.t
 import type { HostileOptions, HostileResult } from './lib/hostile-load.ts';
 import { buildForBenchmark } from './lib/build.ts';
 import { statusMb } from './lib/load.ts';
+import { IMAGE_NODE_OPTIONS } from './lib/node-options.ts';
 import { paddedDeploymentReview } from './lib/reviews.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -50,7 +52,7 @@ const { values: flags } = parseArgs({
     duration: { type: 'string', default: '45' },
     only: { type: 'string', default: 'r,a,b,c' },
     retained: { type: 'string', default: '510000' },
-    'node-options': { type: 'string', default: '' },
+    'node-options': { type: 'string', default: IMAGE_NODE_OPTIONS },
   },
 });
 const durationMs = Number(flags.duration) * 1000;
