@@ -20,9 +20,9 @@ ENV NODE_ENV=production
 # V8 heap settings, measured in BENCHMARKS.md ("Memory", npm run bench:memory):
 # a small young generation (V8 otherwise grows it to 3 x 16-32 MB and keeps
 # it: +25-55 MB of RSS for a webhook whose requests leave little behind),
-# and an old-space cap under the pods' memory limits, so V8 collects before
-# the kernel kills. deploy/ and the chart set the same; keep them in step
-# (test/unit/heap-settings.test.ts).
+# and an old-space cap ~100 MiB under the webhook's memory limit, so V8
+# collects before the kernel kills. The webhook Deployment in deploy/ and
+# the chart set the same; keep them in step (test/unit/heap-settings.test.ts).
 ENV NODE_OPTIONS="--max-semi-space-size=2 --max-old-space-size=256"
 WORKDIR /app
 COPY --from=build /src/package.json ./
