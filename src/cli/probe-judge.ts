@@ -53,13 +53,23 @@ export function readAtMostEvery<T>(ttlMs: number, read: () => Promise<T>, now: (
   };
 }
 
+/**
+ * A denial on one line for an Event message: fixes are often a manifest
+ * snippet or a command on the lines after "Fix:", and an Event is read as one
+ * line (`kubectl get events`), so line breaks and their indentation become
+ * one space. The whole fix is kept; the Event's own size cap still applies.
+ */
+function oneLine(message: string): string {
+  return message.replace(/\s*\n\s*/g, ' ').trim();
+}
+
 /** One audit entry as the prober reports it. */
 export function judgementOf(entry: AuditEntry, uid?: string): Judgement {
   const detail =
     entry.verdict === 'would-mutate'
       ? entry.changes.join('; ')
       : entry.verdict === 'would-refuse' || entry.verdict === 'would-warn'
-        ? entry.fixes.map((f) => `${f.field}: ${f.message.split('\n')[0]}`).join('; ')
+        ? entry.fixes.map((f) => `${f.field}: ${oneLine(f.message)}`).join('; ')
         : (entry.reason ?? '');
   return {
     kind: entry.kind,
