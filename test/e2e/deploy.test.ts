@@ -6,7 +6,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { cp, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MCP_COMPONENT_LABEL, MCP_COMPONENT_VALUE, SYSTEM_NAMESPACES } from '../../src/contract.ts';
 import { REPO_ROOT, mustSucceed, startE2E, type E2E } from '../support/harness.ts';
@@ -40,6 +40,42 @@ describe('deploy/', () => {
     }
     // Pod Security "restricted" is enforced in our namespace: a warning here
     // means the webhook's pod template would not be admitted.
+    assert.doesNotMatch(result.stderr, /violate PodSecurity/);
+  });
+
+  it('the prober: a `probe --watch` Deployment by default, the CronJob as a component', async () => {
+    const base = await render(join(REPO_ROOT, 'deploy'));
+    const deployment = base.find((o) => key(o) === 'Deployment/mcp-admission/mcp-admission-prober') as Json;
+    assert.ok(deployment, 'deploy/ runs the prober as a Deployment');
+    assert.equal(deployment.spec.replicas, 1);
+    assert.deepEqual(deployment.spec.strategy, { type: 'Recreate' });
+    const container = deployment.spec.template.spec.containers[0] as Json;
+    assert.deepEqual(container.command, ['node', 'dist/cli/main.js', 'probe', '--watch', '--metrics-port', '9090']);
+    assert.deepEqual(container.ports, [{ name: 'metrics', containerPort: 9090, protocol: 'TCP' }]);
+    for (const probe of [container.readinessProbe, container.livenessProbe]) assert.deepEqual(probe.httpGet, { path: '/healthz', port: 'metrics' });
+    assert.ok(!base.some((o) => o.kind === 'CronJob'));
+    // The prober's NetworkPolicy lets Prometheus in on that port, and nothing else.
+    const policy = base.find((o) => key(o) === 'NetworkPolicy/mcp-admission/mcp-admission-prober') as Json;
+    assert.deepEqual(policy.spec.podSelector.matchLabels, deployment.spec.template.metadata.labels);
+    assert.deepEqual(policy.spec.ingress.map((r: Json) => r.ports), [[{ port: 'metrics', protocol: 'TCP' }]]);
+
+    // components/prober-cronjob, as the README has it (a kustomization next
+    // to deploy/): the CronJob instead, accepted by the API server.
+    const copy = join(env.dir, 'prober-cronjob');
+    await cp(join(REPO_ROOT, 'deploy'), join(copy, 'deploy'), { recursive: true });
+    const overlay = join(copy, 'my-install');
+    await mkdir(overlay, { recursive: true });
+    await writeFile(join(overlay, 'kustomization.yaml'), JSON.stringify({
+      apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization',
+      resources: ['../deploy'],
+      components: ['../deploy/components/prober-cronjob'],
+    }));
+    const swapped = await render(overlay);
+    assert.deepEqual(swapped.filter((o) => o.metadata.name === 'mcp-admission-prober' && /^(Deployment|CronJob)$/.test(o.kind)).map(key), ['CronJob/mcp-admission/mcp-admission-prober']);
+    assert.deepEqual(swapped.filter((o) => o.kind !== 'CronJob').map(key).sort(), base.filter((o) => o !== deployment).map(key).sort());
+    const result = await env.kubectl(['apply', '-k', overlay, '--dry-run=server']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^cronjob\.batch\/mcp-admission-prober (created|configured|unchanged) \(server dry run\)$/m);
     assert.doesNotMatch(result.stderr, /violate PodSecurity/);
   });
 

@@ -38,12 +38,27 @@ describe('deploy/monitoring alerts', () => {
     process.stderr.write(`promtool test rules:\n${result.stdout}${result.stderr}`);
     assert.equal(result.status, 0, result.stdout + result.stderr);
     // Each alert of the rule file is tested, both ways.
-    const tested = readFileSync(testFile, 'utf8');
+    const tests = (parse(readFileSync(testFile, 'utf8')) as { tests: Array<{ alert_rule_test: AlertTest[] }> }).tests.flatMap((t) => t.alert_rule_test);
     for (const { alert } of rule.spec.groups[0].rules) {
-      assert.equal(tested.split(`alertname: ${alert}`).length - 1, 2, `${alert} tested firing and quiet`);
+      assert.ok(tests.some((t) => t.alertname === alert && (t.exp_alerts ?? []).length > 0), `${alert} tested firing`);
+      assert.ok(tests.some((t) => t.alertname === alert && (t.exp_alerts ?? []).length === 0), `${alert} tested quiet`);
     }
+    assert.deepEqual([...new Set(tests.map((t) => t.alertname))].sort(), rule.spec.groups[0].rules.map((r: { alert: string }) => r.alert).sort(), 'no test of an alert that does not exist');
+  });
+
+  it("the Helm chart's copy is the same file (scripts/sync-monitoring.sh)", () => {
+    assert.equal(
+      readFileSync(join(root, 'deploy/helm/mcp-admission/files/prometheusrule.yaml'), 'utf8'),
+      readFileSync(join(root, 'deploy/monitoring/prometheusrule.yaml'), 'utf8'),
+      'deploy/helm/mcp-admission/files/prometheusrule.yaml differs from deploy/monitoring/prometheusrule.yaml: run scripts/sync-monitoring.sh',
+    );
   });
 });
+
+interface AlertTest {
+  alertname: string;
+  exp_alerts?: unknown[];
+}
 
 describe('deploy/monitoring dashboard', () => {
   it('charts every metric the alerts use, with queries promtool can parse', () => {
@@ -54,6 +69,10 @@ describe('deploy/monitoring dashboard', () => {
     for (const metric of metricsInAlerts) {
       const base = metric.replace(/_bucket$/, '');
       assert.ok(exprs.some((e) => e.includes(base)), `the dashboard charts ${metric}`);
+    }
+    // The prober's own signals (its metrics port, deploy/monitoring/podmonitor.yaml).
+    for (const metric of ['mcp_admission_prober_passes_total', 'mcp_admission_prober_last_success_timestamp_seconds', 'mcp_admission_noncompliant_objects', 'process_resident_memory_bytes{container="prober"}']) {
+      assert.ok(exprs.some((e) => e.includes(metric)), `the dashboard charts ${metric}`);
     }
     // Each query as a recording rule: promtool parses it.
     const file = join(dir, 'dashboard-queries.yaml');

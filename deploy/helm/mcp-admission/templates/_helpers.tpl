@@ -92,7 +92,7 @@ seccompProfile:
   type: RuntimeDefault
 {{- end -}}
 
-{{/* The prober pod: `probe --once` (CronJob) or `probe --watch` (Deployment). */}}
+{{/* The prober pod: `probe --watch` with its metrics port (Deployment) or `probe --once` (CronJob). */}}
 {{- define "mcp-admission.proberPod" -}}
 serviceAccountName: {{ include "mcp-admission.proberName" . }}
 enableServiceLinks: false
@@ -121,7 +121,11 @@ containers:
   - name: prober
     image: {{ include "mcp-admission.image" . }}
     imagePullPolicy: {{ .Values.image.pullPolicy }}
-    command: ["node", "dist/cli/main.js", "probe", {{ if eq .Values.prober.mode "watch" }}"--watch"{{ else }}"--once"{{ end }}]
+    {{- if eq .Values.prober.mode "watch" }}
+    command: ["node", "dist/cli/main.js", "probe", "--watch", "--metrics-port", "9090"]
+    {{- else }}
+    command: ["node", "dist/cli/main.js", "probe", "--once"]
+    {{- end }}
     env:
       - name: POD_NAMESPACE
         valueFrom:
@@ -131,6 +135,25 @@ containers:
         valueFrom:
           fieldRef:
             fieldPath: metadata.name
+    {{- if eq .Values.prober.mode "watch" }}
+    ports:
+      - name: metrics
+        containerPort: 9090
+        protocol: TCP
+    readinessProbe:
+      httpGet:
+        path: /healthz
+        port: metrics
+      periodSeconds: 10
+      failureThreshold: 3
+    livenessProbe:
+      httpGet:
+        path: /healthz
+        port: metrics
+      initialDelaySeconds: 10
+      periodSeconds: 20
+      failureThreshold: 3
+    {{- end }}
     resources:
       {{- toYaml .Values.prober.resources | nindent 6 }}
     securityContext:
