@@ -5,4 +5,4 @@
  */
 import { runInNetwork } from '../support/harness/netns.ts';
 
-await runInNetwork(import.meta.filename, { pods: 2 }, () => import('./install/certs.scenarios.ts'));
+await runInNetwork(import.meta.filename, { pods: 3 }, () => import('./install/certs.scenarios.ts'));

@@ -4,4 +4,4 @@
  */
 import { runInNetwork } from '../support/harness/netns.ts';
 
-await runInNetwork(import.meta.filename, { pods: 2 }, () => import('./install/helm.scenarios.ts'));
+await runInNetwork(import.meta.filename, { pods: 3 }, () => import('./install/helm.scenarios.ts'));

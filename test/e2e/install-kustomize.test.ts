@@ -6,4 +6,4 @@
  */
 import { runInNetwork } from '../support/harness/netns.ts';
 
-await runInNetwork(import.meta.filename, { pods: 2 }, () => import('./install/kustomize.scenarios.ts'));
+await runInNetwork(import.meta.filename, { pods: 3 }, () => import('./install/kustomize.scenarios.ts'));

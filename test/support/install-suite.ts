@@ -14,12 +14,17 @@ import { APPLIED } from './objects.ts';
 import { getJson, manifest } from './harness.ts';
 import { documentedCommands, runCommands, transcript } from './harness/install-commands.ts';
 import { currentNetwork } from './harness/netns.ts';
+import { spawnSync } from 'node:child_process';
+import { toolPath } from './tools.ts';
 import {
+  PROBER,
   WEBHOOK,
   bundleCertificates,
   firstAdmitted,
+  httpGet,
   install,
   sseServer,
+  startProberPod,
   startWebhookPods,
   tlsHandshake,
   webhookCalls,
@@ -30,6 +35,7 @@ import {
 type Json = Record<string, any>;
 
 const DENIED_BY = 'admission webhook "validate.mcp-admission.dev" denied the request';
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const APP_NAMESPACE = 'mcp-demo';
 
 /** One install path in one namespace. */
@@ -164,6 +170,47 @@ export function installSuite(testCase: InstallCase): void {
       assert.notEqual(result.code, 0);
       assert.ok(result.stderr.includes(DENIED_BY), result.stderr);
       assert.match(result.stderr, /spec\.strategy\.type: Recreate/);
+    });
+
+    it('the prober Deployment runs `probe --watch` with its RBAC, and its /metrics has the prober metrics', async (t) => {
+      assert.ok(admitted, 'no MCP object was admitted');
+      const { kubectl } = installed.env;
+      const deployment = await getJson<Json>(kubectl, ['deployment', PROBER, '-n', testCase.namespace]);
+      const container = deployment.spec.template.spec.containers[0] as Json;
+      const port = (container.ports as Json[]).find((p) => p.name === 'metrics')?.containerPort as number;
+      assert.equal(port, 9090);
+      // Ready means its readiness probe (/healthz on the metrics port) answered.
+      const pod = await startProberPod(installed, currentNetwork());
+      t.diagnostic(`prober stand-in ${pod.name} at ${pod.ip}: ${pod.argv.join(' ')}`);
+      assert.deepEqual(pod.argv.slice(2), ['probe', '--watch', '--metrics-port', '9090']);
+      // Its first judged pass runs at start, with the ServiceAccount's token
+      // and RBAC; wait for it to finish (an event, not a duration).
+      let text = '';
+      for (const deadline = performance.now() + 120_000; ; await sleep(500)) {
+        const exited = pod.process.exitStatus();
+        assert.equal(exited, undefined, `the prober exited:\n${pod.logTail()}`);
+        text = (await httpGet(pod.ip, port, '/metrics')).body;
+        if (/^mcp_admission_prober_passes_total\{result="(success|failure)"\} [1-9]/m.test(text)) break;
+        assert.ok(performance.now() < deadline, `no prober pass finished:\n${pod.logTail()}\n${text}`);
+      }
+      assert.match(text, /^mcp_admission_prober_passes_total\{result="success"\} [1-9]/m, `the first pass failed:\n${pod.logTail()}`);
+      assert.match(text, /^mcp_admission_prober_passes_total\{result="failure"\} 0$/m);
+      const lastSuccess = Number(/^mcp_admission_prober_last_success_timestamp_seconds (\S+)$/m.exec(text)?.[1]);
+      assert.ok(lastSuccess > Date.now() / 1000 - 600, `last success ${lastSuccess}`);
+      assert.match(text, /^# TYPE mcp_admission_noncompliant_objects gauge$/m);
+      // Process metrics under their standard names.
+      assert.match(text, /^process_resident_memory_bytes \d/m);
+      assert.equal((await httpGet(pod.ip, port, '/healthz')).status, 200);
+      // What Prometheus will read is well-formed. prom-client's standard
+      // Node.js gauges end in _total, as test/integration/metrics-scrape.test.ts
+      // allows for serve's: dashboards know them by those names.
+      const check = spawnSync(toolPath('promtool'), ['check', 'metrics'], { input: text, encoding: 'utf8' });
+      const upstream = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'].map(
+        (name) => `${name} non-counter metrics should not have "_total" suffix`,
+      );
+      const findings = `${check.stdout}${check.stderr}`.trim().split('\n').filter(Boolean);
+      assert.deepEqual(findings.filter((line) => !upstream.includes(line)), [], `promtool check metrics:\n${findings.join('\n')}`);
+      t.diagnostic(text.split('\n').filter((l) => l.startsWith('mcp_admission_') || l.startsWith('process_resident_memory_bytes')).join('\n'));
     });
 
     testCase.more?.(() => installed);

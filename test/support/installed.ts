@@ -10,6 +10,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { cp, mkdir } from 'node:fs/promises';
+import { request } from 'node:http';
 import { connect } from 'node:tls';
 import { join } from 'node:path';
 import { mcpDeployment } from './objects.ts';
@@ -130,6 +131,45 @@ export async function startWebhookPods(installed: Installed, network: Network): 
   const failed = started.find((r) => r.status === 'rejected');
   if (failed) throw (failed as PromiseRejectedResult).reason;
   return installed.pods;
+}
+
+/** The prober's Deployment (`probe --watch`), as every install path names it by default. */
+export const PROBER = 'mcp-admission-prober';
+
+/**
+ * Starts a stand-in for the prober Deployment's one pod, in the first pod
+ * slot the webhook's stand-ins left free, and waits for its readiness probe
+ * (/healthz on the metrics port) as the kubelet would.
+ */
+export async function startProberPod(installed: Installed, network: Network): Promise<Pod> {
+  const used = new Set(installed.pods.map((p) => p.ip));
+  const slot = network.pods.find((s) => !used.has(s.ip));
+  if (!slot) throw new Error(`no pod slot left for the prober: the network has ${network.pods.length}, the webhook uses ${used.size}`);
+  const pod = await startPod({
+    controlPlane: installed.env.controlPlane,
+    network,
+    slot,
+    namespace: installed.namespace,
+    deployment: PROBER,
+    dir: join(installed.env.dir, 'pods'),
+  });
+  installed.pods.push(pod);
+  return pod;
+}
+
+/** GET `http://host:port/path` (a pod's plain-HTTP port). */
+export function httpGet(host: string, port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host, port, path, timeout: 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET http://${host}:${port}${path}: timeout`)));
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 /** An SSE server Deployment as a developer would apply it. */
