@@ -5,7 +5,8 @@
  * `--namespaces` namespaces each get `--servers` labelled MCP Deployments
  * and Services; then the prober, built to JavaScript as the image runs it,
  * watches them for `--duration` seconds with a judged pass every
- * `--audit-interval` seconds (and its metrics port when it has one). Prints
+ * `--audit-interval` seconds (and its metrics port when it has one), with
+ * the image's V8 heap settings (`--node-options` to try others). Prints
  * its resident memory: after start-up, the peak (VmHWM) and the steady
  * state (median of the last third of the samples), and what /metrics says.
  *
@@ -22,6 +23,7 @@ import { startE2E } from '../test/support/harness.ts';
 import { mcpDeployment, mcpService } from '../test/support/objects.ts';
 import { buildForBenchmark } from './lib/build.ts';
 import { statusMb } from './lib/load.ts';
+import { IMAGE_NODE_OPTIONS } from './lib/node-options.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const BUILD = new URL('results/prober-rss/dist/', import.meta.url).pathname;
@@ -32,8 +34,8 @@ const { values: flags } = parseArgs({
     servers: { type: 'string', default: '10' },
     duration: { type: 'string', default: '90' },
     'audit-interval': { type: 'string', default: '15' },
-    // e.g. --max-old-space-size=96: the heap a memory limit would leave it.
-    'node-options': { type: 'string', default: '' },
+    // Default: the image's (the Dockerfile's NODE_OPTIONS), as the pod runs it.
+    'node-options': { type: 'string', default: IMAGE_NODE_OPTIONS },
   },
 });
 const namespaces = Number(flags.namespaces);
