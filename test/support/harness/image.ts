@@ -25,6 +25,21 @@ function execForm(instruction: string, value: string): string[] {
   return parsed;
 }
 
+/**
+ * `ENV key=value ...` as Docker reads it: a double-quoted value keeps its
+ * spaces and loses its quotes (backslash escapes inside), a single-quoted one
+ * is taken as it is (`ENV NODE_OPTIONS="--a=1 --b=2"` is `--a=1 --b=2`).
+ */
+function envPairs(rest: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [, key = '', value = ''] of rest.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("(?:[^"\\]|\\.)*"|'[^']*'|\S*)/g)) {
+    if (value.startsWith('"')) env[key] = value.slice(1, -1).replace(/\\(.)/g, '$1');
+    else if (value.startsWith("'")) env[key] = value.slice(1, -1);
+    else env[key] = value;
+  }
+  return env;
+}
+
 /** Reads the final stage of `dockerfile` (default: the repository's). */
 export function readImageConfig(dockerfile = join(REPO_ROOT, 'Dockerfile')): ImageConfig {
   const lines = readFileSync(dockerfile, 'utf8')
@@ -51,10 +66,7 @@ export function readImageConfig(dockerfile = join(REPO_ROOT, 'Dockerfile')): Ima
         config.workdir = rest;
         break;
       case 'ENV':
-        for (const pair of rest.split(/\s+/)) {
-          const eq = pair.indexOf('=');
-          if (eq > 0) config.env[pair.slice(0, eq)] = pair.slice(eq + 1);
-        }
+        Object.assign(config.env, envPairs(rest));
         break;
     }
   }

@@ -6,8 +6,11 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { readImageConfig } from '../../support/harness/image.ts';
 import { expand, serviceLinkEnv } from '../../support/harness/pod.ts';
 
 const root = join(import.meta.dirname, '../../..');
@@ -43,5 +46,38 @@ describe('the stand-in pod environment', () => {
     });
     assert.equal(result.status, 2, result.stderr);
     assert.match(result.stderr, /--port/);
+  });
+});
+
+describe('the image config the stand-in pods inherit', () => {
+  it("reads ENV as Docker does: quoted values keep their spaces and lose their quotes (the Dockerfile's NODE_OPTIONS)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mcp-admission-dockerfile-'));
+    try {
+      const file = join(dir, 'Dockerfile');
+      writeFileSync(file, [
+        'FROM node:24 AS build',
+        'ENV BUILD_ONLY=1',
+        'FROM node:24-bookworm-slim',
+        'ENV NODE_ENV=production',
+        'ENV NODE_OPTIONS="--max-semi-space-size=2 --max-old-space-size=256"',
+        `ENV A=1 B='two words' C="say \\"hi\\""`,
+        'CMD ["node", "dist/cli/main.js", "serve"]',
+      ].join('\n'));
+      assert.deepEqual(readImageConfig(file).env, {
+        NODE_ENV: 'production',
+        NODE_OPTIONS: '--max-semi-space-size=2 --max-old-space-size=256',
+        A: '1',
+        B: 'two words',
+        C: 'say "hi"',
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("the repository's Dockerfile gives Node NODE_OPTIONS it accepts", () => {
+    const { NODE_OPTIONS } = readImageConfig().env;
+    const run = spawnSync(process.execPath, ['-e', '0'], { env: { PATH: process.env.PATH, ...(NODE_OPTIONS !== undefined && { NODE_OPTIONS }) }, encoding: 'utf8' });
+    assert.equal(run.status, 0, run.stderr);
   });
 });
