@@ -52,15 +52,14 @@ export async function run(args: string[]): Promise<number> {
 
   let entries: AuditEntry[];
   try {
-    const [{ AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, NetworkingV1Api }, { ObjectSerializer }, { readClusterPolicies }] = await Promise.all([
+    const [{ AppsV1Api, CoreV1Api, CustomObjectsApi, NetworkingV1Api }, { ObjectSerializer }, { readClusterPolicies }, { loadKubeConfig }] = await Promise.all([
       import('@kubernetes/client-node'),
       // Not re-exported by the package index; the package has no exports map, so the path is public.
       import('@kubernetes/client-node/dist/serializer.js'),
       import('../settings/cluster-read.ts'),
+      import('../kubernetes/kube-config.ts'),
     ]);
-    const kubeConfig = new KubeConfig();
-    if (values.kubeconfig) kubeConfig.loadFromFile(values.kubeconfig);
-    else kubeConfig.loadFromDefault();
+    const kubeConfig = loadKubeConfig({ kubeconfig: values.kubeconfig });
     const namespace = values.allNamespaces ? undefined : (values.namespace ?? (kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace || 'default'));
     const apps = kubeConfig.makeApiClient(AppsV1Api);
     const core = kubeConfig.makeApiClient(CoreV1Api);

@@ -62,10 +62,8 @@ export async function run(args: string[]): Promise<number> {
       const labels = parseNamespaceLabels(values.namespaceLabels).get(namespace) ?? {};
       explanation = explainNamespace(policies, namespace, labels, options);
     } else {
-      const [{ KubeConfig }, { readClusterPolicies }] = await Promise.all([import('@kubernetes/client-node'), import('../settings/cluster-read.ts')]);
-      const kubeConfig = new KubeConfig();
-      if (values.kubeconfig) kubeConfig.loadFromFile(values.kubeconfig);
-      else kubeConfig.loadFromDefault();
+      const [{ loadKubeConfig }, { readClusterPolicies }] = await Promise.all([import('../kubernetes/kube-config.ts'), import('../settings/cluster-read.ts')]);
+      const kubeConfig = loadKubeConfig({ kubeconfig: values.kubeconfig });
       const cluster = await readClusterPolicies(kubeConfig);
       const labels = cluster.namespaces.get(namespace);
       if (!labels) process.stderr.write(`mcp-admission explain: namespace ${values.namespace} does not exist (yet); explaining it with no labels\n`);

@@ -6,7 +6,7 @@
  */
 import { rename, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeConfig } from '../kubernetes/kube-config.ts';
 import { pino, type Logger } from 'pino';
 import { createLogger } from './logger.ts';
 import { auditJudge, readAtMostEvery } from './probe-judge.ts';
@@ -44,8 +44,7 @@ export async function run(args: string[]): Promise<number> {
 
   const { concurrency } = config;
   const logger: Logger = createLogger({ name: 'mcp-admission-prober', level: config.logLevel }, pino.destination(2));
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromDefault();
+  const kubeConfig = loadKubeConfig();
   // The webhook's own verdict (audit.ts) on each labelled object: read
   // fresh each pass (and, watching, at most a minute old before a probe).
   const readSettings = async () => {

@@ -136,10 +136,8 @@ export async function run(args: string[]): Promise<number> {
     let policies = options.policy ? await loadPolicyFile(options.policy) : [];
     let clusterLabels: NamespaceLabels = new Map();
     if (options.cluster) {
-      const [{ KubeConfig }, { readClusterPolicies }] = await Promise.all([import('@kubernetes/client-node'), import('../settings/cluster-read.ts')]);
-      const kubeConfig = new KubeConfig();
-      if (options.kubeconfig) kubeConfig.loadFromFile(options.kubeconfig);
-      else kubeConfig.loadFromDefault();
+      const [{ loadKubeConfig }, { readClusterPolicies }] = await Promise.all([import('../kubernetes/kube-config.ts'), import('../settings/cluster-read.ts')]);
+      const kubeConfig = loadKubeConfig({ kubeconfig: options.kubeconfig });
       const cluster = await readClusterPolicies(kubeConfig);
       policies = cluster.policies;
       clusterLabels = cluster.namespaces;

@@ -37,12 +37,7 @@ const inCluster = (): boolean => process.env.KUBERNETES_SERVICE_HOST !== undefin
 function kubeConfigLoader(config: ServeConfig): () => Promise<KubeConfig> {
   let loaded: Promise<KubeConfig> | undefined;
   return () =>
-    (loaded ??= import('@kubernetes/client-node').then(({ KubeConfig }) => {
-      const kubeConfig = new KubeConfig();
-      if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
-      else kubeConfig.loadFromDefault();
-      return kubeConfig;
-    }));
+    (loaded ??= import('../kubernetes/kube-config.ts').then(({ loadKubeConfig }) => loadKubeConfig({ kubeconfig: config.kubeconfig })));
 }
 
 async function settingsSource(config: ServeConfig, logger: Logger, metrics: AdmissionMetrics, kubeConfigOf: () => Promise<KubeConfig>): Promise<ReadySettings> {

@@ -1,0 +1,126 @@
+/**
+ * How many TLS connections the webhook's Kubernetes client opens on a real
+ * API server (issue 13). client-node made a new connection pool for every
+ * call, so every list, watch, Lease read and renewal opened a TLS connection
+ * of its own. The client goes through a loopback TCP proxy that passes the
+ * TLS bytes through and counts the sockets it accepts; the webhook's own
+ * informers (policies, namespaces, front-door facts) run meanwhile, and a
+ * watch must still deliver after the calls.
+ */
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { connect, createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { ensureNamespace, startE2E, type E2E } from '../support/harness.ts';
+import { InformerClusterFacts } from '../../src/kubernetes/cluster-facts.ts';
+import { loadKubeConfig, type PooledKubeConfig } from '../../src/kubernetes/kube-config.ts';
+import { clusterLeaseApi } from '../../src/kubernetes/lease-api.ts';
+import { ClusterSettingsSource } from '../../src/settings/cluster-source.ts';
+
+/** Lease calls made while the informers run: a read and a replace each. */
+const RENEWALS = 25;
+
+interface CountingProxy {
+  url: string;
+  accepted(): number;
+  close(): Promise<void>;
+}
+
+/** A TCP proxy to `target` on loopback that counts the connections it accepts; TLS passes through untouched. */
+async function countingProxy(target: URL): Promise<CountingProxy> {
+  let accepted = 0;
+  const sockets = new Set<import('node:net').Socket>();
+  const server: Server = createServer((client) => {
+    accepted += 1;
+    const upstream = connect(Number(target.port), target.hostname);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `https://127.0.0.1:${port}`,
+    accepted: () => accepted,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe('the Kubernetes client on a real API server', () => {
+  let env: E2E;
+  let proxy: CountingProxy;
+  let kubeConfig: PooledKubeConfig | undefined;
+  let settings: ClusterSettingsSource | undefined;
+  let facts: InformerClusterFacts | undefined;
+  before(async () => {
+    env = await startE2E({ webhook: false });
+    proxy = await countingProxy(new URL(env.controlPlane.url));
+    // The admin kubeconfig (JSON) with the proxy as the server; same CA, same client certificate.
+    const config = JSON.parse(await readFile(env.controlPlane.kubeconfig, 'utf8')) as { clusters: Array<{ cluster: { server: string } }> };
+    for (const { cluster } of config.clusters) cluster.server = proxy.url;
+    const proxied = join(env.dir, 'kubeconfig-proxied');
+    await writeFile(proxied, JSON.stringify(config), { mode: 0o600 });
+    kubeConfig = loadKubeConfig({ kubeconfig: proxied });
+  });
+  after(async () => {
+    await Promise.all([settings?.stop(), facts?.stop()]);
+    await kubeConfig?.close();
+    await proxy?.close();
+    await env?.stop();
+  });
+
+  it(`opens a small constant number of connections, not one per call: ${RENEWALS} Lease renewals beside the webhook's informers`, async (t) => {
+    const config = kubeConfig as PooledKubeConfig;
+    const logger = pino({ level: 'silent' });
+    settings = new ClusterSettingsSource({ kubeConfig: config, logger });
+    facts = new InformerClusterFacts({ kubeConfig: config, logger });
+    await Promise.all([settings.start(), facts.start()]);
+    const synced = proxy.accepted();
+
+    const lease = clusterLeaseApi(config, 'default', 'connections');
+    let current: V1Lease = await lease.create({
+      metadata: { name: 'connections', namespace: 'default' },
+      spec: { holderIdentity: 'test', leaseDurationSeconds: 15, renewTime: new V1MicroTime(Date.now()) },
+    });
+    for (let i = 0; i < RENEWALS; i += 1) {
+      const read = await lease.read();
+      assert.ok(read, 'the Lease is there');
+      current = await lease.replace({ ...read, spec: { ...read.spec, renewTime: new V1MicroTime(Date.now()) } });
+    }
+    assert.ok(current.metadata?.resourceVersion);
+    const total = proxy.accepted();
+    t.diagnostic(`connections: ${synced} for 7 informers (list + watch each), ${total - synced} more for ${1 + 2 * RENEWALS} Lease calls; ${config.poolCount()} pool`);
+    // Before: one connection per call (7 lists, 7 watches, 51 Lease calls).
+    assert.ok(total - synced <= 2, `${total - synced} connections for ${1 + 2 * RENEWALS} Lease calls`);
+    assert.ok(total <= 10, `${total} connections in all`);
+    assert.equal(config.poolCount(), 1);
+
+    // The watches share the pool and still deliver: a namespace labelled
+    // for the default policy's neighbour shows up in the settings.
+    await env.apply({
+      apiVersion: 'mcp-admission.dev/v1alpha1',
+      kind: 'MCPTransportPolicy',
+      metadata: { name: 'team-connections' },
+      spec: { mode: 'mutate', namespaceSelector: { matchLabels: { team: 'connections' } }, defaults: { terminationGracePeriodSeconds: 321 } },
+    });
+    await ensureNamespace(env.kubectl, 'connections');
+    const labelled = await env.kubectl(['label', 'namespace', 'connections', 'team=connections']);
+    assert.equal(labelled.code, 0, labelled.stderr);
+    for (const started = performance.now(); settings.settingsFor('connections').terminationGracePeriodSeconds !== 321; ) {
+      assert.ok(performance.now() - started < 30_000, 'the informers saw no labelled namespace and policy 30 s after they were applied');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  });
+});
