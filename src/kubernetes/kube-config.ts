@@ -37,11 +37,15 @@ interface Pool {
   agent: Agent;
 }
 
-/** Every Buffer as base64, so the material hashes as bytes, not as `{type: 'Buffer'}` noise. */
-const bytes = (_key: string, value: unknown): unknown =>
-  value && typeof value === 'object' && (value as { type?: string }).type === 'Buffer' && Array.isArray((value as { data?: unknown }).data)
-    ? Buffer.from((value as { data: number[] }).data).toString('base64')
-    : value;
+/** Digest of the connect options: the bytes of the CA, certificate and key, and every other option's value. */
+function digest(connect: object): string {
+  const hash = createHash('sha256');
+  for (const [name, value] of Object.entries(connect).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const bytes = Buffer.isBuffer(value) ? value : Buffer.from(JSON.stringify(value) ?? '');
+    hash.update(`${name}:${bytes.length}\0`).update(bytes);
+  }
+  return hash.digest('hex');
+}
 
 /**
  * A KubeConfig whose API calls and watches share one undici Agent per API
@@ -93,7 +97,7 @@ export class PooledKubeConfig extends KubeConfig {
     if (key) agentOptions.key = key;
     const options = this.createDispatcherOptions(cluster, agentOptions);
     if (options.type !== 'agent') return undefined;
-    return this.pool(cluster, createHash('sha256').update(JSON.stringify(options.connect, bytes)).digest('hex'), options.connect);
+    return this.pool(cluster, digest(options.connect), options.connect);
   }
 
   private pool(cluster: Cluster, material: string, connect: Agent.Options['connect']): Agent {
