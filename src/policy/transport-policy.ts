@@ -130,18 +130,20 @@ function settleCrossedBounds(
   settings: TransportSettings,
   bounds: NonNullable<TransportPolicySpec['bounds']>,
   from: { name: string; minFrom: string; maxFrom: string },
-): Finding[] {
+): SettledCrossing | undefined {
   const min = settings.minTerminationGracePeriodSeconds;
   const max = settings.maxTerminationGracePeriodSeconds;
-  if (min <= max) return [];
+  if (min <= max) return undefined;
   const raisesMin = bounds.minTerminationGracePeriodSeconds !== undefined;
   if (raisesMin) settings.maxTerminationGracePeriodSeconds = min;
   else settings.minTerminationGracePeriodSeconds = max;
   const [field, value, other, otherValue] = raisesMin
     ? ['minTerminationGracePeriodSeconds', min, `${from.maxFrom}'s maxTerminationGracePeriodSeconds`, max]
     : ['maxTerminationGracePeriodSeconds', max, `${from.minFrom}'s minTerminationGracePeriodSeconds`, min];
-  return [
-    {
+  return {
+    min: settings.minTerminationGracePeriodSeconds,
+    max: settings.maxTerminationGracePeriodSeconds,
+    finding: {
       rule: 'policy-conflicting-bounds',
       field: `spec.bounds.${field}`,
       message:
@@ -149,7 +151,14 @@ function settleCrossedBounds(
         `period. The more specific ${from.name} wins, so the bounds in force are ${settings.minTerminationGracePeriodSeconds} to ` +
         `${settings.maxTerminationGracePeriodSeconds} seconds. Fix: make the two policies agree.`,
     },
-  ];
+  };
+}
+
+/** A crossing of the grace-period bounds, and the range it was settled to. */
+interface SettledCrossing {
+  finding: Finding;
+  min: number;
+  max: number;
 }
 
 /**
@@ -172,6 +181,7 @@ export function resolveSettings(
   let maxFrom = 'built-in defaults';
   let sleepFrom = 'built-in defaults';
   const provenance: Partial<Record<SettingField, string>> = {};
+  const settled: SettledCrossing[] = [];
   for (const { name, spec } of matching) {
     settings.sources.push(name);
     const d = spec.defaults ?? {};
@@ -189,7 +199,15 @@ export function resolveSettings(
     settings.allowSessionAffinityOptOut = b.allowSessionAffinityOptOut ?? settings.allowSessionAffinityOptOut;
     settings.streamTimeoutSeconds = d.streamTimeoutSeconds ?? settings.streamTimeoutSeconds;
     settings.allowFrontDoorMutation = b.allowFrontDoorMutation ?? settings.allowFrontDoorMutation;
-    settings.conflicts.push(...settleCrossedBounds(settings, b, { name, minFrom, maxFrom }));
+    const crossed = settleCrossedBounds(settings, b, { name, minFrom, maxFrom });
+    if (crossed) settled.push(crossed);
+  }
+  // A conflict is reported only while its settlement is what is in force: a
+  // later layer that sets the bounds again (a tie broken by name among
+  // cluster-wide policies) makes the crossing moot, and its message, which
+  // names the bounds in force, would no longer be true.
+  for (const { finding, min, max } of settled) {
+    if (settings.minTerminationGracePeriodSeconds === min && settings.maxTerminationGracePeriodSeconds === max) settings.conflicts.push(finding);
   }
   // Layers can disagree (a namespace policy's default under the cluster's
   // minimum): the bounds win, so a resolved default is always one the

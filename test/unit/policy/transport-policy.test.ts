@@ -128,6 +128,40 @@ describe('precedence', () => {
     assert.equal(reverse.conflicts.length, 1);
   });
 
+  it('crossed bounds that a later layer overrides are not reported as in force', () => {
+    // Three cluster-wide policies: on a tie the name that sorts first is applied
+    // last, so cluster-default sets both bounds after conflict-a and conflict-b
+    // crossed them, and the range in force is cluster-default's.
+    const s = resolveSettings(
+      [
+        p('conflict-a', { bounds: { minTerminationGracePeriodSeconds: 600 } }),
+        p('conflict-b', { bounds: { maxTerminationGracePeriodSeconds: 120 } }),
+        p('cluster-default', { bounds: { minTerminationGracePeriodSeconds: 30, maxTerminationGracePeriodSeconds: 3600 } }),
+      ],
+      'ns',
+      labels({}),
+    );
+    assert.deepEqual([s.minTerminationGracePeriodSeconds, s.maxTerminationGracePeriodSeconds], [30, 3600]);
+    assert.deepEqual(s.conflicts, []);
+  });
+
+  it('a conflict names the bounds that end up in force', () => {
+    // conflict-a and conflict-b cross; cluster-default, applied last, moves
+    // only the maximum, which still meets the settled minimum.
+    const s = resolveSettings(
+      [
+        p('conflict-a', { bounds: { minTerminationGracePeriodSeconds: 600 } }),
+        p('conflict-b', { bounds: { maxTerminationGracePeriodSeconds: 120 } }),
+        p('cluster-default', { defaults: { terminationGracePeriodSeconds: 120 } }),
+      ],
+      'ns',
+      labels({}),
+    );
+    assert.deepEqual([s.minTerminationGracePeriodSeconds, s.maxTerminationGracePeriodSeconds], [600, 600]);
+    assert.equal(s.conflicts.length, 1);
+    assert.match(s.conflicts[0]!.message, /the bounds in force are 600 to 600 seconds/);
+  });
+
   it('a preStop sleep from one layer that outlasts the grace period from another is reported', () => {
     const s = resolveSettings([p('cluster', { defaults: { preStopSleepSeconds: 200 } })], 'ns', labels({}));
     assert.equal(s.conflicts.length, 1);
