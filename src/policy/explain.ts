@@ -64,6 +64,15 @@ export function explainNamespace(
   const setGrace = policies.find((p) => p.name === provenance.terminationGracePeriodSeconds)?.spec.defaults?.terminationGracePeriodSeconds;
   if (setGrace !== undefined && setGrace !== grace.value) grace.from += ` (${setGrace}, held to the bounds in force)`;
 
+  // Crossed bounds are settled by moving the less specific one (resolveSettings):
+  // its policy did not set the value in force, so say what it set.
+  const bound = (field: 'minTerminationGracePeriodSeconds' | 'maxTerminationGracePeriodSeconds'): ExplainedValue<number> => {
+    const value = explained(field);
+    const set = policies.find((p) => p.name === provenance[field])?.spec.bounds?.[field];
+    if (set !== undefined && set !== value.value) value.from += ` (${set}, moved to meet a more specific policy: see conflicts)`;
+    return value;
+  };
+
   const system = (SYSTEM_NAMESPACES as readonly string[]).includes(namespace);
   const own = namespace === options.ownNamespace;
   const judged = !system && !own && !settings.exempt && settings.mode !== 'off';
@@ -92,8 +101,8 @@ export function explainNamespace(
       undetectedProtocol: explained('undetectedProtocol'),
     },
     bounds: {
-      minTerminationGracePeriodSeconds: explained('minTerminationGracePeriodSeconds'),
-      maxTerminationGracePeriodSeconds: explained('maxTerminationGracePeriodSeconds'),
+      minTerminationGracePeriodSeconds: bound('minTerminationGracePeriodSeconds'),
+      maxTerminationGracePeriodSeconds: bound('maxTerminationGracePeriodSeconds'),
       allowSessionAffinityOptOut: explained('allowSessionAffinityOptOut'),
     },
     conflicts: settings.conflicts.map(describeFinding),

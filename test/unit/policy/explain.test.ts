@@ -22,6 +22,19 @@ describe('explainNamespace', () => {
     assert.equal(e.reason, 'MCP objects here are judged in mode validate');
   });
 
+  it('says when a bound was moved to meet a more specific policy, not that its policy set that value', () => {
+    const crossed: TransportPolicy[] = [
+      { name: 'cluster', spec: { bounds: { maxTerminationGracePeriodSeconds: 3600 } } },
+      { name: 'team-a', spec: { namespaceSelector: { matchLabels: { team: 'a' } }, bounds: { minTerminationGracePeriodSeconds: 4000 } } },
+    ];
+    const e = explainNamespace(crossed, 'tools', { team: 'a' }, { ownNamespace: 'mcp-admission' });
+    assert.deepEqual(e.bounds.minTerminationGracePeriodSeconds, { value: 4000, from: 'MCPTransportPolicy team-a' });
+    assert.deepEqual(e.bounds.maxTerminationGracePeriodSeconds, {
+      value: 4000,
+      from: 'MCPTransportPolicy cluster (3600, moved to meet a more specific policy: see conflicts)',
+    });
+  });
+
   it('says when a namespace is never judged, and why', () => {
     assert.equal(explainNamespace([], 'kube-system', {}, { ownNamespace: 'mcp-admission' }).reason, 'kube-system is a system namespace: never judged');
     const exempt = explainNamespace([{ name: 'x', spec: { exemptNamespaces: ['legacy'] } }], 'legacy', {}, { ownNamespace: 'mcp-admission' });
