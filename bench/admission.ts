@@ -28,17 +28,18 @@
  * (NODE_OPTIONS for `serve`; the image's V8 heap settings from the
  * Dockerfile unless given, `''` for Node's defaults).
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:https';
 import { stripTypeScriptTypes } from 'node:module';
-import { createServer } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DevelopmentCertificateSource } from '../src/server/certificate-source.ts';
+import { freePorts } from '../test/support/harness/ports.ts';
 import { buildForBenchmark } from './lib/build.ts';
 import { statusMb, type LoadOptions, type LoadResult } from './lib/load.ts';
+import { forkLoad } from './lib/load-process.ts';
 import { IMAGE_NODE_OPTIONS } from './lib/node-options.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -97,16 +98,6 @@ process.on('exit', () => {
 });
 process.on('SIGINT', () => process.exit(130));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function logOf(child: ChildProcess): () => string {
   let text = '';
@@ -138,7 +129,7 @@ interface Target {
 }
 
 async function startServe(extraNodeArgs: string[] = []): Promise<Target> {
-  const [port, metricsPort] = [await freePort(), await freePort()];
+  const [port, metricsPort] = (await freePorts(2)) as [number, number];
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: flags['node-options'] };
   delete env.KUBERNETES_SERVICE_HOST; // built-in policy defaults, no cluster
   const child = spawn(
@@ -177,13 +168,7 @@ async function startFloor(): Promise<Target> {
 
 function runLoad(target: Target, concurrency: number, overrides: Partial<LoadOptions> = {}): Promise<LoadResult> {
   const options: LoadOptions = { port: target.port, serverPid: target.child.pid!, concurrency, warmupMs, durationMs, clockTicks, ...overrides };
-  const child = fork(new URL('lib/load.ts', import.meta.url).pathname, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    child.once('message', (result: LoadResult) => resolve(result));
-    child.once('exit', (code) => reject(new Error(`load generator exited (${code}) without a result`)));
-    child.send(options);
-  });
+  return forkLoad(options, children);
 }
 
 interface Row {

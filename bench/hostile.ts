@@ -27,12 +27,12 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, get, request } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { DevelopmentCertificateSource } from '../src/server/certificate-source.ts';
+import { freePorts } from '../test/support/harness/ports.ts';
 import type { HostileOptions, HostileResult } from './lib/hostile-load.ts';
 import { buildForBenchmark } from './lib/build.ts';
 import { statusMb } from './lib/load.ts';
@@ -77,19 +77,9 @@ process.on('SIGINT', () => process.exit(130));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function startServe(): Promise<{ port: number; child: ChildProcess }> {
-  const [port, metricsPort] = [await freePort(), await freePort()];
+  const [port, metricsPort] = (await freePorts(2)) as [number, number];
   const env = { ...process.env };
   delete env.KUBERNETES_SERVICE_HOST;
   const child = spawn(

@@ -28,18 +28,19 @@
  * defaults and the image's settings), `--duration S` (10), `--rate N` (20),
  * `--concurrency N` (16). Writes `bench/results/memory-<date>T<time>.md`.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:https';
 import { stripTypeScriptTypes } from 'node:module';
-import { createServer } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DevelopmentCertificateSource } from '../src/server/certificate-source.ts';
+import { freePorts } from '../test/support/harness/ports.ts';
 import { startE2E, type E2E } from '../test/support/harness.ts';
 import { buildForBenchmark } from './lib/build.ts';
 import { statusMb, type LoadOptions, type LoadResult } from './lib/load.ts';
+import { forkLoad } from './lib/load-process.ts';
 import { IMAGE_NODE_OPTIONS } from './lib/node-options.ts';
 import { transportPolicies } from './lib/scaling.ts';
 
@@ -88,16 +89,6 @@ process.on('SIGINT', () => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitReady(port: number, child: ChildProcess, path: string): Promise<void> {
   const deadline = Date.now() + 60_000;
@@ -133,7 +124,7 @@ function variantEnv(variant: string): NodeJS.ProcessEnv {
 }
 
 async function startServe(kubeconfig: string, variant: string): Promise<Target> {
-  const [port, metricsPort] = [await freePort(), await freePort()];
+  const [port, metricsPort] = (await freePorts(2)) as [number, number];
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...variantEnv(variant) };
   delete childEnv.KUBERNETES_SERVICE_HOST;
   delete childEnv.KUBECONFIG;
@@ -162,13 +153,7 @@ async function startFloor(): Promise<Target> {
 
 function runLoad(target: Target, options: Partial<LoadOptions>): Promise<LoadResult> {
   const full: LoadOptions = { port: target.port, serverPid: target.child.pid!, concurrency: 1, warmupMs: 1000, durationMs, clockTicks: CLOCK_TICKS, ...options };
-  const child = fork(new URL('lib/load.ts', import.meta.url).pathname, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    child.once('message', (result: LoadResult) => resolve(result));
-    child.once('exit', (code) => reject(new Error(`load generator exited (${code}) without a result`)));
-    child.send(full);
-  });
+  return forkLoad(full, children);
 }
 
 interface Row {
