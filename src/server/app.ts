@@ -30,9 +30,10 @@ export const MAX_BODY_BYTES = 7 * 1024 * 1024;
  * review at the body limit, or several smaller big ones. Judging a review
  * takes several times its size and blocks the event loop while it runs. With
  * room for two 7 MiB reviews, 16 senders drove small reviews to p99 1.5 s on
- * a loaded machine; with one, 1.1 s, and the peak RSS (some 385 MB either
- * way: it is judging one review) stays under the pod's 384 Mi
- * (BENCHMARKS.md, hostile tenant). Real reviews near the limit are rare, and
+ * a loaded machine; with one, 1.1 s. The peak RSS is that of judging one
+ * review: some 385 MB with Node's default heap settings, 168-174 MB with the
+ * image's (BENCHMARKS.md, hostile tenant and Memory), under the pod's 384 Mi
+ * either way. Real reviews near the limit are rare, and
  * one that waits is answered a little later, not refused.
  */
 export const IN_FLIGHT_BODY_BYTES = MAX_BODY_BYTES;
@@ -164,7 +165,7 @@ function handleAdmissionReview(req: Request, res: Response, webhook: 'mutate' | 
     deps.logger.info(
       {
         ...context,
-      decision,
+        decision,
         durationMs: Math.round(duration * 1e6) / 1e3,
         ...(outcome.result.status && { code: outcome.result.status.code }),
         ...(outcome.result.patch && { patchOps: outcome.result.patch.length }),
