@@ -6,13 +6,15 @@
  */
 import { z } from 'zod';
 import { ADMISSION_API_VERSIONS, type AdmissionApiVersion } from './response.ts';
+import { checkingShape } from './shape-check.ts';
 
 const GroupVersionKindShape = z.looseObject({ group: z.string(), version: z.string(), kind: z.string() });
 
 export const OPERATIONS = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'] as const;
 export type AdmissionOperation = (typeof OPERATIONS)[number];
 
-const AdmissionRequestShape = z.looseObject({
+/** The AdmissionRequest envelope: the fields the webhook reads, every other one let through. */
+export const AdmissionRequestShape = z.looseObject({
   uid: z.string().min(1),
   kind: GroupVersionKindShape,
   namespace: z.string().optional(),
@@ -25,6 +27,14 @@ const AdmissionRequestShape = z.looseObject({
 
 /** The request part of an AdmissionReview; `object` stays raw, as received, for diffing. */
 export type AdmissionRequest = z.infer<typeof AdmissionRequestShape>;
+
+/**
+ * The envelope is checked without a copy (shape-check.ts): the shape has no
+ * defaults and no transforms, so once it passes, the request as parsed is
+ * already the AdmissionRequest it describes, every field it does not name
+ * (userInfo, options, …) still there.
+ */
+const checkAdmissionRequest = checkingShape(AdmissionRequestShape);
 
 export type DecodedAdmissionReview =
   | { ok: true; apiVersion: AdmissionApiVersion; request: AdmissionRequest }
@@ -67,10 +77,10 @@ export function decodeAdmissionReview(body: Buffer, contentType: string | undefi
   if (typeof request !== 'object' || request === null) {
     return { ok: false, code: 400, message: 'AdmissionReview has no request', apiVersion };
   }
-  const checked = AdmissionRequestShape.safeParse(request);
+  const checked = checkAdmissionRequest.safeParse(request);
   if (!checked.success) {
     const issues = checked.error.issues.map((i) => `request.${i.path.join('.')}: ${i.message}`).join('; ');
     return { ok: false, code: 400, message: `malformed AdmissionReview: ${issues}`, apiVersion, ...(uid && { uid }) };
   }
-  return { ok: true, apiVersion, request: checked.data };
+  return { ok: true, apiVersion, request: request as AdmissionRequest };
 }

@@ -13,6 +13,7 @@ import { mutateIngress, validateIngress } from '../policy/ingress.ts';
 import { DeploymentShape, HTTPRouteShape, IngressShape, ServiceShape } from '../policy/objects.ts';
 import { mutateService, validateService } from '../policy/service.ts';
 import type { TransportSettings } from '../policy/transport-settings.ts';
+import { checkingShape } from './shape-check.ts';
 import { validateTransportPolicy } from '../policy/transport-policy.ts';
 import type { Mutation } from '../policy/workload.ts';
 
@@ -55,14 +56,17 @@ export interface Resource extends ResourceKind {
  * get the object as received, typed by it. Handing them zod's output instead
  * would give the mutation a copy to diff against the received object, field
  * by field, where a structural copy of the received object (sharing what
- * does not change) lets the diff skip every shared subtree.
+ * does not change) lets the diff skip every shared subtree. Since the output
+ * is never used, the check runs on the shape's checking twin
+ * (shape-check.ts), which does not copy the fields the shape lets through.
  */
 export function defineResource<S extends z.ZodType>(kind: ResourceKind, shape: S, rules: Rules<z.infer<S>>): Resource {
+  const check = checkingShape(shape);
   return {
     ...kind,
     workload: rules.workload,
     parse(object) {
-      const parsed = shape.safeParse(object);
+      const parsed = check.safeParse(object);
       if (!parsed.success) return { ok: false, issues: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
       const value = object as z.infer<S>;
       const { mutate, validate } = rules;
