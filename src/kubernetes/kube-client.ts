@@ -1,0 +1,138 @@
+/**
+ * Calls to the API server: JSON in and out over the access's pooled
+ * connections (kube-access.ts), and watches as streams of JSON lines
+ * (API conventions, "Efficient detection of changes": one watch event per
+ * line, `{"type": ..., "object": ...}`). A failed call throws an
+ * {@link ApiError} carrying the HTTP status and the Status object.
+ */
+import type { Dispatcher } from 'undici';
+import { ApiError, type ApiStatus } from './api-error.ts';
+import type { KubeAccess } from './kube-access.ts';
+
+type Json = Record<string, unknown>;
+
+/** Query parameters; undefined ones are left out. */
+export type Query = Record<string, string | number | boolean | undefined>;
+
+/** One event of a watch stream. */
+export interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: Json;
+}
+
+/** The Content-Types of a PATCH (API conventions, "Patch operations"). */
+export const PATCH = {
+  json: 'application/json-patch+json',
+  merge: 'application/merge-patch+json',
+} as const;
+
+/** `/a/b/c` with every segment percent-encoded. */
+export function apiPath(...segments: string[]): string {
+  return segments.map((s) => (s.startsWith('/') ? s : `/${encodeURIComponent(s)}`)).join('');
+}
+
+function withQuery(path: string, query: Query | undefined): string {
+  if (!query) return path;
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) if (value !== undefined) search.set(name, String(value));
+  const text = search.toString();
+  return text ? `${path}?${text}` : path;
+}
+
+async function failure(method: string, path: string, response: Dispatcher.ResponseData): Promise<ApiError> {
+  const text = await response.body.text().catch(() => '');
+  let body: ApiStatus | string = text;
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (typeof parsed === 'object' && parsed !== null) body = parsed as ApiStatus;
+  } catch {
+    // Not a Status (a proxy's page, say): the text is the body.
+  }
+  return new ApiError(method, path, response.statusCode, body);
+}
+
+/** See the module comment. */
+export class KubeClient {
+  readonly access: KubeAccess;
+
+  constructor(access: KubeAccess) {
+    this.access = access;
+  }
+
+  /** One call; resolves to the parsed response. */
+  async request<T = Json>(method: string, path: string, options: { query?: Query; body?: unknown; contentType?: string } = {}): Promise<T> {
+    const target = withQuery(path, options.query);
+    const response = await this.send(method, target, options.body, options.contentType);
+    if (response.statusCode < 200 || response.statusCode >= 300) throw await failure(method, target, response);
+    return (await response.body.json()) as T;
+  }
+
+  get<T = Json>(path: string, query?: Query): Promise<T> {
+    return this.request<T>('GET', path, query ? { query } : {});
+  }
+
+  create<T = Json>(path: string, body: unknown): Promise<T> {
+    return this.request<T>('POST', path, { body });
+  }
+
+  replace<T = Json>(path: string, body: unknown): Promise<T> {
+    return this.request<T>('PUT', path, { body });
+  }
+
+  patch<T = Json>(path: string, body: unknown, contentType: string): Promise<T> {
+    return this.request<T>('PATCH', path, { body, contentType });
+  }
+
+  /**
+   * Opens a watch and hands every event to `onEvent`; `onConnect` is called
+   * once the API server has answered. Resolves when the server ends the
+   * stream (its timeoutSeconds) or `signal` aborts it; rejects on a failed
+   * call or a broken stream.
+   */
+  async watch(path: string, query: Query, onEvent: (event: WatchEvent) => void, options: { signal?: AbortSignal; onConnect?: () => void } = {}): Promise<void> {
+    const target = withQuery(path, { ...query, watch: true });
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await this.send('GET', target, undefined, undefined, options.signal, true);
+    } catch (err) {
+      if (options.signal?.aborted) return;
+      throw err;
+    }
+    if (response.statusCode !== 200) throw await failure('GET', target, response);
+    options.onConnect?.();
+    let pending = '';
+    try {
+      for await (const chunk of response.body) {
+        pending += (chunk as Buffer).toString('utf8');
+        let newline = pending.indexOf('\n');
+        while (newline >= 0) {
+          const line = pending.slice(0, newline);
+          pending = pending.slice(newline + 1);
+          if (line.trim()) onEvent(JSON.parse(line) as WatchEvent);
+          newline = pending.indexOf('\n');
+        }
+      }
+      if (pending.trim()) onEvent(JSON.parse(pending) as WatchEvent);
+    } catch (err) {
+      if (options.signal?.aborted) return;
+      throw err;
+    }
+  }
+
+  private async send(method: string, target: string, body: unknown, contentType: string | undefined, signal?: AbortSignal, stream = false): Promise<Dispatcher.ResponseData> {
+    const url = new URL(this.access.server + target);
+    const { dispatcher, headers } = await this.access.connection(url.href, method);
+    const request: Dispatcher.RequestOptions = {
+      origin: url.origin,
+      path: url.pathname + url.search,
+      method: method as Dispatcher.HttpMethod,
+      headers: { accept: 'application/json', ...headers, ...(body !== undefined ? { 'content-type': contentType ?? 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      ...(signal ? { signal } : {}),
+      // A watch is quiet for as long as nothing changes (bookmarks aside):
+      // only the server's timeoutSeconds ends it.
+      ...(stream ? { bodyTimeout: 0 } : {}),
+    };
+    return dispatcher.request(request);
+  }
+}
