@@ -1,20 +1,14 @@
 /**
- * The API calls of the certificate rotator, on
- * @kubernetes/client-node. Every call names one object, so RBAC can grant
- * each by resourceName (deploy/webhook/rbac-certificates.yaml).
+ * The API calls of the certificate rotator, on our Kubernetes client
+ * (src/kubernetes/kube-client.ts). Every call names one object, so RBAC can
+ * grant each by resourceName (deploy/webhook/rbac-certificates.yaml).
  */
-import {
-  AdmissionregistrationV1Api,
-  CoreV1Api,
-  PatchStrategy,
-  setHeaderOptions,
-  type KubeConfig,
-  type V1MutatingWebhookConfiguration,
-  type V1ValidatingWebhookConfiguration,
-} from '@kubernetes/client-node';
+import type { V1MutatingWebhookConfiguration, V1Secret, V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
+import { statusCode } from '../kubernetes/api-error.ts';
+import { apiPath, PATCH, type KubeClient } from '../kubernetes/kube-client.ts';
 import type { CertificateApi, WebhookConfigurationBundles } from './rotator.ts';
 
-const notFound = (err: unknown): boolean => (err as { code?: number }).code === 404;
+const notFound = (err: unknown): boolean => statusCode(err) === 404;
 
 async function orUndefined<T>(call: Promise<T>): Promise<T | undefined> {
   try {
@@ -26,10 +20,11 @@ async function orUndefined<T>(call: Promise<T>): Promise<T | undefined> {
 }
 
 /** The rotator's calls for Secret `name` in `namespace` and the named webhook configurations. */
-export function clusterCertificateApi(kubeConfig: KubeConfig, namespace: string, name: string, configurations: string[]): CertificateApi {
-  const core = kubeConfig.makeApiClient(CoreV1Api);
-  const admission = kubeConfig.makeApiClient(AdmissionregistrationV1Api);
-  const jsonPatch = setHeaderOptions('Content-Type', PatchStrategy.JsonPatch);
+export function clusterCertificateApi(client: KubeClient, namespace: string, name: string, configurations: string[]): CertificateApi {
+  const secrets = apiPath('/api/v1', 'namespaces', namespace, 'secrets');
+  const secret = `${secrets}${apiPath(name)}`;
+  const configurationPath = (kind: WebhookConfigurationBundles['kind'], n: string): string =>
+    apiPath('/apis/admissionregistration.k8s.io/v1', kind === 'MutatingWebhookConfiguration' ? 'mutatingwebhookconfigurations' : 'validatingwebhookconfigurations', n);
   const bundlesOf = (
     kind: WebhookConfigurationBundles['kind'],
     config: V1MutatingWebhookConfiguration | V1ValidatingWebhookConfiguration | undefined,
@@ -43,14 +38,14 @@ export function clusterCertificateApi(kubeConfig: KubeConfig, namespace: string,
         }]
       : [];
   return {
-    readSecret: () => orUndefined(core.readNamespacedSecret({ name, namespace })),
-    createSecret: (secret) => core.createNamespacedSecret({ namespace, body: secret }),
-    replaceSecret: (secret) => core.replaceNamespacedSecret({ name, namespace, body: secret }),
+    readSecret: () => orUndefined(client.get<V1Secret>(secret)),
+    createSecret: (body) => client.create<V1Secret>(secrets, body),
+    replaceSecret: (body) => client.replace<V1Secret>(secret, body),
     async readConfigurations() {
       const found = await Promise.all(
         configurations.map(async (n) => [
-          ...bundlesOf('MutatingWebhookConfiguration', await orUndefined(admission.readMutatingWebhookConfiguration({ name: n }))),
-          ...bundlesOf('ValidatingWebhookConfiguration', await orUndefined(admission.readValidatingWebhookConfiguration({ name: n }))),
+          ...bundlesOf('MutatingWebhookConfiguration', await orUndefined(client.get<V1MutatingWebhookConfiguration>(configurationPath('MutatingWebhookConfiguration', n)))),
+          ...bundlesOf('ValidatingWebhookConfiguration', await orUndefined(client.get<V1ValidatingWebhookConfiguration>(configurationPath('ValidatingWebhookConfiguration', n)))),
         ]),
       );
       return found.flat();
@@ -63,15 +58,11 @@ export function clusterCertificateApi(kubeConfig: KubeConfig, namespace: string,
         ...indexes.map((i) => ({ op: 'add', path: `/webhooks/${i}/clientConfig/caBundle`, value: caBundle })),
       ];
       try {
-        if (config.kind === 'MutatingWebhookConfiguration') {
-          await admission.patchMutatingWebhookConfiguration({ name: config.name, body }, jsonPatch);
-        } else {
-          await admission.patchValidatingWebhookConfiguration({ name: config.name, body }, jsonPatch);
-        }
+        await client.patch(configurationPath(config.kind, config.name), body, PATCH.json);
       } catch (err) {
         // A failed test operation is the API server's 422: to the rotator it
         // is a conflict like any other, read again and replan.
-        if ((err as { code?: number }).code === 422) throw Object.assign(new Error(`${config.kind} ${config.name} changed meanwhile`), { code: 409 });
+        if (statusCode(err) === 422) throw Object.assign(new Error(`${config.kind} ${config.name} changed meanwhile`), { code: 409 });
         throw err;
       }
     },

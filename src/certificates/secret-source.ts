@@ -6,14 +6,15 @@
  * next volume sync. Like the file source it checks a pair before using it
  * and keeps the last good one; it is not ready until the first pair loads.
  */
-import { CoreV1Api, ListWatch, Watch, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import { createSecureContext } from 'node:tls';
-import { restartOnWatchError } from '../kubernetes/informer.ts';
+import type { V1Secret } from '@kubernetes/client-node';
+import { apiPath, type KubeClient } from '../kubernetes/kube-client.ts';
+import { ListWatchInformer } from '../kubernetes/list-watch.ts';
 import { HeldCertificateSource, type KeyPair } from '../server/certificate-source.ts';
 
 /** Options for {@link SecretCertificateSource}. */
 export interface SecretCertificateSourceOptions {
-  kubeConfig: KubeConfig;
+  client: KubeClient;
   namespace: string;
   name: string;
   /** Reports a Secret whose pair cannot be used; the previous pair stays. */
@@ -35,7 +36,7 @@ export function pairFromSecret(secret: V1Secret): KeyPair {
 
 /** See the module comment. */
 export class SecretCertificateSource extends HeldCertificateSource {
-  private readonly informer: ListWatch<V1Secret>;
+  private readonly informer: ListWatchInformer<V1Secret>;
   private readonly options: SecretCertificateSourceOptions;
   private first: { resolve: () => void; promise: Promise<void> };
   private stopped = false;
@@ -43,34 +44,26 @@ export class SecretCertificateSource extends HeldCertificateSource {
   constructor(options: SecretCertificateSourceOptions) {
     super();
     this.options = options;
-    const core = options.kubeConfig.makeApiClient(CoreV1Api);
-    const fieldSelector = `metadata.name=${options.name}`;
-    this.informer = new ListWatch<V1Secret>(
-      `/api/v1/namespaces/${options.namespace}/secrets`,
-      new Watch(options.kubeConfig),
-      () => core.listNamespacedSecret({ namespace: options.namespace, fieldSelector }),
-      false,
-      undefined,
-      fieldSelector,
-    );
+    this.informer = new ListWatchInformer<V1Secret>({
+      client: options.client,
+      path: apiPath('/api/v1', 'namespaces', options.namespace, 'secrets'),
+      fieldSelector: `metadata.name=${options.name}`,
+      restartDelayMs: options.restartDelayMs ?? 1000,
+    });
     let resolve!: () => void;
     const promise = new Promise<void>((r) => (resolve = r));
     this.first = { resolve, promise };
     for (const verb of ['add', 'update'] as const) this.informer.on(verb, (secret) => this.load(secret));
-    restartOnWatchError(this.informer, {
-      delayMs: options.restartDelayMs ?? 1000,
-      stopped: () => this.stopped,
-      onError: (err) => this.options.onError?.(err instanceof Error ? err : new Error(String(err))),
+    // The informer starts again by itself after a failure.
+    this.informer.on('error', (err) => {
+      if (!this.stopped) this.options.onError?.(err instanceof Error ? err : new Error(String(err)));
     });
   }
 
   /** Resolves once the Secret holds a usable pair (the leader may still be creating it). */
   async start(): Promise<void> {
-    const started = this.informer.start().catch((err: unknown) => {
-      this.options.onError?.(err as Error);
-      // The informer's error handler restarts it.
-    });
-    await started;
+    // A failed first list is reported through 'error' and retried.
+    await this.informer.start();
     await this.first.promise;
   }
 
@@ -78,8 +71,6 @@ export class SecretCertificateSource extends HeldCertificateSource {
     this.stopped = true;
     void this.informer.stop();
   }
-
-
 
   private load(secret: V1Secret): void {
     if (secret.metadata?.name !== this.options.name) return;

@@ -6,10 +6,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { V1MicroTime, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { LeaderElector, leaseTimings } from '../kubernetes/leader-election.ts';
+import type { KubeClient } from '../kubernetes/kube-client.ts';
 import { clusterLeaseApi } from '../kubernetes/lease-api.ts';
+import { microTime } from '../kubernetes/micro-time.ts';
 import { setPolicyCounts, type AdmissionMetrics, type PolicyState } from '../server/metrics.ts';
 import type { ClusterSettingsSource } from '../settings/cluster-source.ts';
 import { clusterPolicyStatusApi } from '../status/cluster-api.ts';
@@ -20,7 +21,7 @@ import { PolicyStatusWriter } from '../status/policy-status-writer.ts';
 export const STATUS_LEASE = 'mcp-admission-webhook-status';
 
 export interface PolicyStatusOptions {
-  kubeConfig: KubeConfig;
+  client: KubeClient;
   cluster: ClusterSettingsSource;
   /** The webhook's namespace: the Lease lives there, and it is never judged. */
   namespace: string;
@@ -35,15 +36,15 @@ export interface RunningPolicyStatus {
 }
 
 export function startPolicyStatus(options: PolicyStatusOptions): RunningPolicyStatus {
-  const { kubeConfig, logger, namespace } = options;
+  const { client, logger, namespace } = options;
   const identity = `${process.env.HOSTNAME || hostname()}_${randomBytes(4).toString('hex')}`;
   const elector = new LeaderElector({
-    api: clusterLeaseApi(kubeConfig, namespace, STATUS_LEASE),
+    api: clusterLeaseApi(client, namespace, STATUS_LEASE),
     name: STATUS_LEASE,
     namespace,
     identity,
     ...leaseTimings(15_000),
-    microTime: (date) => new V1MicroTime(date.getTime()),
+    microTime,
     onStartedLeading: () => {
       logger.info({ lease: STATUS_LEASE, identity }, 'holding the status Lease: writing MCPTransportPolicy status');
       writer.changed();
@@ -52,7 +53,7 @@ export function startPolicyStatus(options: PolicyStatusOptions): RunningPolicySt
     onError: (err) => logger.warn({ lease: STATUS_LEASE, err: (err as Error).message }, 'status Lease election failed; retrying'),
   });
   const writer = new PolicyStatusWriter({
-    api: clusterPolicyStatusApi(kubeConfig),
+    api: clusterPolicyStatusApi(client),
     // Informer objects are the API server's JSON: StoredPolicy reads them as such.
     snapshot: () => options.cluster.snapshot() as { policies: readonly StoredPolicy[]; namespaces: Array<{ name: string; labels: Record<string, string> }> },
     isLeader: () => elector.isLeader(),

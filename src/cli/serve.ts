@@ -5,11 +5,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { createLogger } from './logger.ts';
 import type { RunningPolicyStatus } from './policy-status.ts';
 import type { SettingsSource } from '../admission/admission.ts';
+import type { KubeClient } from '../kubernetes/kube-client.ts';
 import type { ClusterFacts } from '../policy/front-door.ts';
 import { createApp } from '../server/app.ts';
 import { DevelopmentCertificateSource, FileCertificateSource, type CertificateSource, type KeyPair } from '../server/certificate-source.ts';
@@ -30,17 +30,23 @@ interface ReadySettings extends SettingsSource {
 const inCluster = (): boolean => process.env.KUBERNETES_SERVICE_HOST !== undefined;
 
 /**
- * The Kubernetes client configuration, made once on first use: the client
- * is the largest part of the webhook's memory, and file or built-in
- * policies with file certificates do not need it.
+ * The Kubernetes client, made once on first use: file or built-in policies
+ * with file certificates do not need it. It is our own (src/kubernetes):
+ * @kubernetes/client-node is loaded only for a kubeconfig that needs it
+ * (exec or auth-provider users, proxies, impersonation, several files),
+ * since loading its KubeConfig costs about 41 MB of RSS (issue 13).
  */
-function kubeConfigLoader(config: ServeConfig): () => Promise<KubeConfig> {
-  let loaded: Promise<KubeConfig> | undefined;
+function kubeClientLoader(config: ServeConfig, logger: Logger): () => Promise<KubeClient> {
+  let loaded: Promise<KubeClient> | undefined;
   return () =>
-    (loaded ??= import('../kubernetes/kube-config.ts').then(({ loadKubeConfig }) => loadKubeConfig({ kubeconfig: config.kubeconfig })));
+    (loaded ??= Promise.all([import('../kubernetes/kube-access.ts'), import('../kubernetes/kube-client.ts')]).then(async ([{ loadKubeAccess }, { KubeClient }]) => {
+      const access = await loadKubeAccess({ kubeconfig: config.kubeconfig, logger });
+      logger.info({ server: access.server, source: access.source }, 'Kubernetes API server');
+      return new KubeClient(access);
+    }));
 }
 
-async function settingsSource(config: ServeConfig, logger: Logger, metrics: AdmissionMetrics, kubeConfigOf: () => Promise<KubeConfig>): Promise<ReadySettings> {
+async function settingsSource(config: ServeConfig, logger: Logger, metrics: AdmissionMetrics, clientOf: () => Promise<KubeClient>): Promise<ReadySettings> {
   const source =
     config.policySource !== 'auto'
       ? config.policySource
@@ -63,23 +69,23 @@ async function settingsSource(config: ServeConfig, logger: Logger, metrics: Admi
     logger.info('no policy source: built-in defaults in force');
     return { ...staticSettings(), ready: () => true };
   }
-  const [kubeConfig, { ClusterSettingsSource }, { InformerClusterFacts }, { startPolicyStatus }] = await Promise.all([
-    kubeConfigOf(),
+  const [client, { ClusterSettingsSource }, { InformerClusterFacts }, { startPolicyStatus }] = await Promise.all([
+    clientOf(),
     import('../settings/cluster-source.ts'),
     import('../kubernetes/cluster-facts.ts'),
     import('./policy-status.ts'),
   ]);
   let status: RunningPolicyStatus | undefined;
   const cluster = new ClusterSettingsSource({
-    kubeConfig,
+    client,
     logger,
     // mcp_admission_policies{state} comes from the status plan, which also knows conflicts.
     onChange: () => status?.changed(),
     onSyncError: () => metrics.policySyncErrors.inc(),
     onStale: (stale) => metrics.policyStale.set(stale ? 1 : 0),
   });
-  status = startPolicyStatus({ kubeConfig, cluster, namespace: config.namespace, logger, metrics });
-  const facts = new InformerClusterFacts({ kubeConfig, logger });
+  status = startPolicyStatus({ client, cluster, namespace: config.namespace, logger, metrics });
+  const facts = new InformerClusterFacts({ client, logger });
   // Not awaited: the server answers /healthz at once, and /readyz once
   // policies and namespaces have been listed (failed lists are retried and
   // logged by the source).
@@ -110,7 +116,7 @@ interface Certificates {
   release?(): Promise<void>;
 }
 
-async function certificateSource(config: ServeConfig, logger: Logger, metrics: AdmissionMetrics, kubeConfigOf: () => Promise<KubeConfig>): Promise<Certificates> {
+async function certificateSource(config: ServeConfig, logger: Logger, metrics: AdmissionMetrics, clientOf: () => Promise<KubeClient>): Promise<Certificates> {
   const mode = config.certificates ?? (config.tlsCert ? 'files' : config.kubeconfig || inCluster() ? 'self-managed' : 'development');
   if (mode === 'development') {
     logger.warn('serving a self-signed development certificate for localhost and 127.0.0.1');
@@ -129,10 +135,10 @@ async function certificateSource(config: ServeConfig, logger: Logger, metrics: A
       }),
     };
   }
-  const [kubeConfig, { V1MicroTime }, { SecretCertificateSource }, { CertificateRotator }, { clusterCertificateApi }, { clusterLeaseApi }, { LeaderElector, leaseTimings }] =
+  const [client, { microTime }, { SecretCertificateSource }, { CertificateRotator }, { clusterCertificateApi }, { clusterLeaseApi }, { LeaderElector, leaseTimings }] =
     await Promise.all([
-      kubeConfigOf(),
-      import('@kubernetes/client-node'),
+      clientOf(),
+      import('../kubernetes/micro-time.ts'),
       import('../certificates/secret-source.ts'),
       import('../certificates/rotator.ts'),
       import('../certificates/cluster-api.ts'),
@@ -146,7 +152,7 @@ async function certificateSource(config: ServeConfig, logger: Logger, metrics: A
   const identity = `${process.env.HOSTNAME || hostname()}_${randomBytes(4).toString('hex')}`;
   let elector: InstanceType<typeof LeaderElector> | undefined;
   const rotator = new CertificateRotator({
-    api: clusterCertificateApi(kubeConfig, namespace, config.certSecret, config.webhookConfigurations),
+    api: clusterCertificateApi(client, namespace, config.certSecret, config.webhookConfigurations),
     secretName: config.certSecret,
     namespace,
     configurations: config.webhookConfigurations,
@@ -164,12 +170,12 @@ async function certificateSource(config: ServeConfig, logger: Logger, metrics: A
     onStep: (step) => metrics.certificateRotations.inc({ action: step.action }),
   });
   elector = new LeaderElector({
-    api: clusterLeaseApi(kubeConfig, namespace, config.certLease),
+    api: clusterLeaseApi(client, namespace, config.certLease),
     name: config.certLease,
     namespace,
     identity,
     ...leaseTimings(config.leaseDuration),
-    microTime: (date) => new V1MicroTime(date.getTime()),
+    microTime,
     onStartedLeading: () => {
       logger.info({ lease: config.certLease, identity }, 'holding the certificate Lease: managing the CA and serving certificate');
       rotator.kick();
@@ -182,7 +188,7 @@ async function certificateSource(config: ServeConfig, logger: Logger, metrics: A
   elector.start();
   rotator.start();
   const source = new SecretCertificateSource({
-    kubeConfig,
+    client,
     namespace,
     name: config.certSecret,
     onReload: () => metrics.certificateReloads.inc({ result: 'success' }),
@@ -217,13 +223,13 @@ export async function run(args: string[]): Promise<number> {
   if (typeof config === 'number') return config;
   const logger = createLogger({ level: config.logLevel, base: { service: 'mcp-admission' } }, undefined, { asynchronous: true });
   const metrics = createMetrics();
-  const kubeConfigOf = kubeConfigLoader(config);
-  const managed = await certificateSource(config, logger, metrics, kubeConfigOf);
+  const clientOf = kubeClientLoader(config, logger);
+  const managed = await certificateSource(config, logger, metrics, clientOf);
   const certificates = managed.source;
   await certificates.start();
   reportCertificate(certificates.current(), logger, metrics);
   certificates.onChange((pair) => reportCertificate(pair, logger, metrics));
-  const settings = await settingsSource(config, logger, metrics, kubeConfigOf);
+  const settings = await settingsSource(config, logger, metrics, clientOf);
 
   let server: Awaited<ReturnType<typeof startServers>> | undefined;
   const app = createApp({

@@ -7,72 +7,56 @@
  * API CRDs lists no Gateways (a 404 is an empty list, and the watch retries
  * until the CRDs appear). Lookups read the caches and never wait.
  */
-import {
-  AppsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  makeInformer,
-  NetworkingV1Api,
-  type Informer,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-  type ObjectCache,
-} from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { MCP_COMPONENT_LABEL, MCP_COMPONENT_VALUE } from '../contract.ts';
 import { DEFAULT_INGRESS_CLASS_ANNOTATION } from '../admission/object-facts.ts';
 import type { ClusterFacts } from '../policy/front-door.ts';
 import { DeploymentShape, ServiceShape, type Deployment, type Service } from '../policy/objects.ts';
-import { restartOnWatchError } from './informer.ts';
+import { statusCode } from './api-error.ts';
+import type { KubeClient } from './kube-client.ts';
+import { ListWatchInformer, type CachedObject } from './list-watch.ts';
 
-type Watched = Informer<KubernetesObject> & ObjectCache<KubernetesObject>;
-type WithSpec = KubernetesObject & { spec?: Record<string, unknown> };
+type Cached = CachedObject & { metadata?: { annotations?: Record<string, string> } };
+type WithSpec = Cached & { spec?: Record<string, unknown> };
 
 const LABEL_SELECTOR = `${MCP_COMPONENT_LABEL}=${MCP_COMPONENT_VALUE}`;
 const GATEWAY_API = { group: 'gateway.networking.k8s.io', version: 'v1' };
-const EMPTY: KubernetesListObject<KubernetesObject> = { apiVersion: 'v1', kind: 'List', metadata: {}, items: [] };
 
 export interface ClusterFactsOptions {
-  kubeConfig: KubeConfig;
+  client: KubeClient;
   logger: Logger;
   restartDelayMs?: number;
 }
 
 export class InformerClusterFacts implements ClusterFacts {
-  private readonly informers: Record<'services' | 'deployments' | 'ingressClasses' | 'gateways' | 'gatewayClasses', Watched>;
+  private readonly informers: Record<'services' | 'deployments' | 'ingressClasses' | 'gateways' | 'gatewayClasses', ListWatchInformer<Cached>>;
   private synced = false;
   private stopped = false;
 
   constructor(options: ClusterFactsOptions) {
-    const { kubeConfig } = options;
-    const core = kubeConfig.makeApiClient(CoreV1Api);
-    const apps = kubeConfig.makeApiClient(AppsV1Api);
-    const networking = kubeConfig.makeApiClient(NetworkingV1Api);
-    const custom = kubeConfig.makeApiClient(CustomObjectsApi);
-    const gatewayList = (plural: string) => async () => {
-      try {
-        return (await custom.listClusterCustomObject({ ...GATEWAY_API, plural })) as KubernetesListObject<KubernetesObject>;
-      } catch (err) {
-        if ((err as { code?: number }).code === 404) return EMPTY;
-        throw err;
-      }
-    };
+    const watch = (path: string, { labelSelector, absentIsEmpty = false }: { labelSelector?: string; absentIsEmpty?: boolean } = {}): ListWatchInformer<Cached> =>
+      new ListWatchInformer<Cached>({
+        client: options.client,
+        path,
+        ...(labelSelector ? { labelSelector } : {}),
+        absentIsEmpty,
+        restartDelayMs: options.restartDelayMs ?? 1000,
+      });
+    const gatewayApi = `/apis/${GATEWAY_API.group}/${GATEWAY_API.version}`;
     this.informers = {
-      services: makeInformer(kubeConfig, '/api/v1/services', () => core.listServiceForAllNamespaces({ labelSelector: LABEL_SELECTOR }), LABEL_SELECTOR),
-      deployments: makeInformer(kubeConfig, '/apis/apps/v1/deployments', () => apps.listDeploymentForAllNamespaces({ labelSelector: LABEL_SELECTOR }), LABEL_SELECTOR),
-      ingressClasses: makeInformer(kubeConfig, '/apis/networking.k8s.io/v1/ingressclasses', () => networking.listIngressClass()),
-      gateways: makeInformer(kubeConfig, `/apis/${GATEWAY_API.group}/${GATEWAY_API.version}/gateways`, gatewayList('gateways')),
-      gatewayClasses: makeInformer(kubeConfig, `/apis/${GATEWAY_API.group}/${GATEWAY_API.version}/gatewayclasses`, gatewayList('gatewayclasses')),
-    } as Record<string, Watched> as InformerClusterFacts['informers'];
+      services: watch('/api/v1/services', { labelSelector: LABEL_SELECTOR }),
+      deployments: watch('/apis/apps/v1/deployments', { labelSelector: LABEL_SELECTOR }),
+      ingressClasses: watch('/apis/networking.k8s.io/v1/ingressclasses'),
+      // No Gateway API CRDs: no Gateways, and the informer retries until they appear.
+      gateways: watch(`${gatewayApi}/gateways`, { absentIsEmpty: true }),
+      gatewayClasses: watch(`${gatewayApi}/gatewayclasses`, { absentIsEmpty: true }),
+    };
     for (const [kind, informer] of Object.entries(this.informers)) {
-      restartOnWatchError(informer, {
-        delayMs: options.restartDelayMs ?? 1000,
-        stopped: () => this.stopped,
-        onError: (err) => {
-          const code = (err as { code?: number }).code;
-          if (code !== 404) options.logger.warn({ err, kind }, 'lost a watch of the front-door facts; keeping the last known objects and retrying');
-        },
+      // The informer starts again by itself after a failure.
+      informer.on('error', (err) => {
+        if (!this.stopped && statusCode(err) !== 404) {
+          options.logger.warn({ err, kind }, 'lost a watch of the front-door facts; keeping the last known objects and retrying');
+        }
       });
     }
   }

@@ -1,6 +1,8 @@
 /**
- * The Kubernetes client configuration every command uses: client-node's
- * KubeConfig with one connection pool per API server instead of one per call.
+ * The client-node configuration of the commands that use its typed APIs
+ * (the CLI and the prober), and of serve for a kubeconfig only client-node
+ * can serve (kube-access.ts): client-node's KubeConfig with one connection
+ * pool per API server instead of one per call.
  *
  * client-node 2.0.1 (`dist/config.js`, `applySecurityAuthentication` →
  * private `createDispatcher`) builds a new undici Agent for every API call

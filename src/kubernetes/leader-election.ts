@@ -31,7 +31,7 @@ export interface LeaderElectorOptions {
   leaseDurationMs: number;
   renewDeadlineMs: number;
   retryPeriodMs: number;
-  /** Builds a MicroTime for the Lease; client-node's V1MicroTime. */
+  /** Builds a MicroTime for the Lease (micro-time.ts). */
   microTime: (date: Date) => Date;
   now?: () => number;
   onStartedLeading?: () => void;

@@ -1,20 +1,24 @@
 /**
- * The calls the LeaderElector (leader-election.ts) makes on one Lease, on
- * @kubernetes/client-node; a missing Lease reads as undefined.
+ * The calls the LeaderElector (leader-election.ts) makes on one Lease
+ * (`coordination.k8s.io/v1`); a missing Lease reads as undefined, a
+ * conflict throws with `code` 409.
  */
-import { CoordinationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { V1Lease } from '@kubernetes/client-node';
+import { statusCode } from './api-error.ts';
+import { apiPath, type KubeClient } from './kube-client.ts';
 import type { LeaseApi } from './leader-election.ts';
 
 /** The elector's calls for Lease `name` in `namespace`. */
-export function clusterLeaseApi(kubeConfig: KubeConfig, namespace: string, name: string): LeaseApi {
-  const coordination = kubeConfig.makeApiClient(CoordinationV1Api);
+export function clusterLeaseApi(client: KubeClient, namespace: string, name: string): LeaseApi {
+  const leases = apiPath('/apis/coordination.k8s.io/v1', 'namespaces', namespace, 'leases');
+  const lease = `${leases}${apiPath(name)}`;
   return {
     read: () =>
-      coordination.readNamespacedLease({ name, namespace }).catch((err: unknown) => {
-        if ((err as { code?: number }).code === 404) return undefined;
+      client.get<V1Lease>(lease).catch((err: unknown) => {
+        if (statusCode(err) === 404) return undefined;
         throw err;
       }),
-    create: (lease) => coordination.createNamespacedLease({ namespace, body: lease }),
-    replace: (lease) => coordination.replaceNamespacedLease({ name, namespace, body: lease }),
+    create: (body) => client.create<V1Lease>(leases, body),
+    replace: (body) => client.replace<V1Lease>(lease, body),
   };
 }

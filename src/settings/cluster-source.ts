@@ -7,29 +7,20 @@
  * once they have, and the API server goes away, the last good set stays in
  * force and the `mcp_admission_policy_stale` gauge says so.
  */
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  makeInformer,
-  type Informer,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-  type ObjectCache,
-  type V1Namespace,
-} from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { POLICY_GROUP, POLICY_PLURAL, POLICY_VERSION } from '../contract.ts';
 import type { SettingsSource } from '../admission/admission.ts';
 import { describeFinding } from '../policy/finding.ts';
 import type { TransportSettings } from '../policy/transport-settings.ts';
 import { resolveSettings, validateTransportPolicy, type TransportPolicy } from '../policy/transport-policy.ts';
-import { restartOnWatchError } from '../kubernetes/informer.ts';
+import { statusCode } from '../kubernetes/api-error.ts';
+import type { KubeClient } from '../kubernetes/kube-client.ts';
+import { ListWatchInformer, type CachedObject } from '../kubernetes/list-watch.ts';
 import { ResolvedSettings } from './resolved-settings.ts';
 import { SettingsUnavailableError } from './settings-unavailable.ts';
 
 export interface ClusterSettingsOptions {
-  kubeConfig: KubeConfig;
+  client: KubeClient;
   logger: Logger;
   /** Called with the number of accepted and invalid policies each time the set is rebuilt. */
   onPolicies?: (counts: { accepted: number; invalid: number }) => void;
@@ -44,7 +35,8 @@ export interface ClusterSettingsOptions {
 }
 
 type Listed = 'policies' | 'namespaces';
-type Watched<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
+/** A stored object as the API server sends it. */
+type KubernetesObject = CachedObject & { metadata?: { labels?: Record<string, string> } };
 
 type Checked = ReturnType<typeof validateTransportPolicy>;
 
@@ -59,8 +51,8 @@ export class ClusterSettingsSource implements SettingsSource {
    */
   private readonly checked = new WeakMap<KubernetesObject, Checked>();
   private readonly resolved: ResolvedSettings;
-  private readonly policyInformer: Watched<KubernetesObject>;
-  private readonly namespaceInformer: Watched<V1Namespace>;
+  private readonly policyInformer: ListWatchInformer<KubernetesObject>;
+  private readonly namespaceInformer: ListWatchInformer<KubernetesObject>;
   /** Which informers have had a list succeed; ready when both have. */
   private readonly listed: Record<Listed, boolean> = { policies: false, namespaces: false };
   private synced = false;
@@ -76,28 +68,19 @@ export class ClusterSettingsSource implements SettingsSource {
     });
     // Nobody may be waiting when stop() rejects it.
     this.firstSync.catch(() => undefined);
-    const custom = options.kubeConfig.makeApiClient(CustomObjectsApi);
-    const core = options.kubeConfig.makeApiClient(CoreV1Api);
-    this.policyInformer = makeInformer<KubernetesObject>(
-      options.kubeConfig,
-      `/apis/${POLICY_GROUP}/${POLICY_VERSION}/${POLICY_PLURAL}`,
-      this.listing('policies', async () => {
-        try {
-          return (await custom.listClusterCustomObject({ group: POLICY_GROUP, version: POLICY_VERSION, plural: POLICY_PLURAL })) as KubernetesListObject<KubernetesObject>;
-        } catch (err) {
-          // No CRD installed means no policies: built-in defaults serve, and
-          // the watch retries until the CRD appears. That is an answer from
-          // the API server, so it counts as a successful list.
-          if ((err as { code?: number }).code === 404) return { apiVersion: 'v1', kind: 'List', metadata: {}, items: [] };
-          throw err;
-        }
-      }),
-    );
-    this.namespaceInformer = makeInformer<V1Namespace>(
-      options.kubeConfig,
-      '/api/v1/namespaces',
-      this.listing('namespaces', () => core.listNamespace()),
-    );
+    const restartDelayMs = this.options.restartDelayMs ?? 1000;
+    this.policyInformer = new ListWatchInformer<KubernetesObject>({
+      client: options.client,
+      path: `/apis/${POLICY_GROUP}/${POLICY_VERSION}/${POLICY_PLURAL}`,
+      // No CRD installed means no policies: built-in defaults serve, and
+      // the watch retries until the CRD appears. That is an answer from
+      // the API server, so it counts as a successful list.
+      absentIsEmpty: true,
+      restartDelayMs,
+    });
+    this.namespaceInformer = new ListWatchInformer<KubernetesObject>({ client: options.client, path: '/api/v1/namespaces', restartDelayMs });
+    this.policyInformer.on('list', () => this.markListed('policies'));
+    this.namespaceInformer.on('list', () => this.markListed('namespaces'));
     // Only namespaces the informer has seen are cached for good: a review
     // can name any namespace, and made-up ones must not grow the cache.
     this.resolved = new ResolvedSettings({
@@ -121,12 +104,11 @@ export class ClusterSettingsSource implements SettingsSource {
         this.options.onChange?.();
       });
     }
-    for (const informer of [this.policyInformer, this.namespaceInformer] as Array<Watched<KubernetesObject>>) {
+    for (const informer of [this.policyInformer, this.namespaceInformer]) {
       informer.on('connect', () => this.options.onStale?.(false));
-      restartOnWatchError(informer, {
-        delayMs: this.options.restartDelayMs ?? 1000,
-        stopped: () => this.stopped,
-        onError: (err) => this.onWatchError(err),
+      // The informer starts again by itself after a failure, keeping its objects.
+      informer.on('error', (err) => {
+        if (!this.stopped) this.onWatchError(err);
       });
     }
   }
@@ -134,11 +116,8 @@ export class ClusterSettingsSource implements SettingsSource {
   /**
    * Lists policies and namespaces, then watches; resolves once both lists
    * have succeeded, retrying failed ones meanwhile. Rejects if stopped first.
-   *
-   * An informer's own start() is no sign of a sync: client-node's
-   * `ListWatch.doneHandler` catches a failed list, calls the error callbacks
-   * and returns, so start() resolves with nothing listed
-   * (@kubernetes/client-node 2.0.1, dist/cache.js).
+   * An informer's own start() is no sign of a sync (it resolves after a
+   * failed first list too); its `list` event is.
    */
   async start(): Promise<void> {
     await Promise.all([this.policyInformer.start(), this.namespaceInformer.start()]);
@@ -166,20 +145,6 @@ export class ClusterSettingsSource implements SettingsSource {
   settingsFor(namespace: string): TransportSettings {
     if (!this.synced) throw new SettingsUnavailableError('policies are not loaded from the API server yet');
     return this.resolved.get(namespace);
-  }
-
-  /**
-   * Wraps an informer's list call to record its first success. The informer
-   * fills its cache from the list after the call returns, in the same turn
-   * of the event loop (`ListWatch.doneHandler`: await the list, then
-   * addOrUpdateItems synchronously), so the mark waits for the next turn.
-   */
-  private listing<T>(which: Listed, list: () => Promise<T>): () => Promise<T> {
-    return async () => {
-      const result = await list();
-      setImmediate(() => this.markListed(which));
-      return result;
-    };
   }
 
   private markListed(which: Listed): void {
@@ -226,8 +191,7 @@ export class ClusterSettingsSource implements SettingsSource {
       this.options.logger.warn({ err }, 'cannot list policies or namespaces yet; not ready until a list succeeds, retrying');
       return;
     }
-    const code = (err as { code?: number; statusCode?: number }).code ?? (err as { statusCode?: number }).statusCode;
-    if (code !== 404) {
+    if (statusCode(err) !== 404) {
       this.options.onStale?.(true);
       this.options.logger.warn({ err }, 'lost the watch on policies or namespaces; keeping the last good policies and retrying');
     }

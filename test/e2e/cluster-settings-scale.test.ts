@@ -8,9 +8,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { startE2E, type E2E } from '../support/harness.ts';
+import { loadKubeAccess } from '../../src/kubernetes/kube-access.ts';
+import { KubeClient } from '../../src/kubernetes/kube-client.ts';
 import { ClusterSettingsSource } from '../../src/settings/cluster-source.ts';
 
 const COUNT = 100;
@@ -27,6 +28,7 @@ function policy(i: number): object {
 describe(`the cluster settings source with ${COUNT} policies`, () => {
   let env: E2E;
   let source: ClusterSettingsSource | undefined;
+  let client: KubeClient | undefined;
   before(async () => {
     // The CRD and the cluster default policy, no webhook.
     env = await startE2E({ webhook: false });
@@ -35,14 +37,14 @@ describe(`the cluster settings source with ${COUNT} policies`, () => {
   });
   after(async () => {
     await source?.stop();
+    await client?.access.close();
     await env?.stop();
   });
 
   it('rebuilds the policy set once at the first sync, then once per change', async () => {
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromFile(env.controlPlane.kubeconfig);
+    client = new KubeClient(await loadKubeAccess({ kubeconfig: env.controlPlane.kubeconfig }));
     const rebuilds: Array<{ accepted: number; invalid: number }> = [];
-    source = new ClusterSettingsSource({ kubeConfig, logger: pino({ level: 'silent' }), onPolicies: (counts) => rebuilds.push(counts) });
+    source = new ClusterSettingsSource({ client, logger: pino({ level: 'silent' }), onPolicies: (counts) => rebuilds.push(counts) });
     await source.start();
     assert.deepEqual(rebuilds, [{ accepted: COUNT + 1, invalid: 0 }]);
     assert.equal(source.settingsFor('default').terminationGracePeriodSeconds, 120);

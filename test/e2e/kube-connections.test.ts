@@ -5,18 +5,21 @@
  * of its own. The client goes through a loopback TCP proxy that passes the
  * TLS bytes through and counts the sockets it accepts; the webhook's own
  * informers (policies, namespaces, front-door facts) run meanwhile, and a
- * watch must still deliver after the calls.
+ * watch must still deliver after the calls. The client is the webhook's own
+ * (src/kubernetes/kube-client.ts), one undici Agent per API server.
  */
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
+import type { V1Lease } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { ensureNamespace, startE2E, type E2E } from '../support/harness.ts';
 import { InformerClusterFacts } from '../../src/kubernetes/cluster-facts.ts';
-import { loadKubeConfig, type PooledKubeConfig } from '../../src/kubernetes/kube-config.ts';
+import { loadKubeAccess } from '../../src/kubernetes/kube-access.ts';
+import { KubeClient } from '../../src/kubernetes/kube-client.ts';
+import { microTime } from '../../src/kubernetes/micro-time.ts';
 import { clusterLeaseApi } from '../../src/kubernetes/lease-api.ts';
 import { ClusterSettingsSource } from '../../src/settings/cluster-source.ts';
 
@@ -61,7 +64,7 @@ async function countingProxy(target: URL): Promise<CountingProxy> {
 describe('the Kubernetes client on a real API server', () => {
   let env: E2E;
   let proxy: CountingProxy;
-  let kubeConfig: PooledKubeConfig | undefined;
+  let client: KubeClient | undefined;
   let settings: ClusterSettingsSource | undefined;
   let facts: InformerClusterFacts | undefined;
   before(async () => {
@@ -72,40 +75,40 @@ describe('the Kubernetes client on a real API server', () => {
     for (const { cluster } of config.clusters) cluster.server = proxy.url;
     const proxied = join(env.dir, 'kubeconfig-proxied');
     await writeFile(proxied, JSON.stringify(config), { mode: 0o600 });
-    kubeConfig = loadKubeConfig({ kubeconfig: proxied });
+    client = new KubeClient(await loadKubeAccess({ kubeconfig: proxied }));
   });
   after(async () => {
     await Promise.all([settings?.stop(), facts?.stop()]);
-    await kubeConfig?.close();
+    await client?.access.close();
     await proxy?.close();
     await env?.stop();
   });
 
   it(`opens a small constant number of connections, not one per call: ${RENEWALS} Lease renewals beside the webhook's informers`, async (t) => {
-    const config = kubeConfig as PooledKubeConfig;
+    const config = client as KubeClient;
     const logger = pino({ level: 'silent' });
-    settings = new ClusterSettingsSource({ kubeConfig: config, logger });
-    facts = new InformerClusterFacts({ kubeConfig: config, logger });
+    settings = new ClusterSettingsSource({ client: config, logger });
+    facts = new InformerClusterFacts({ client: config, logger });
     await Promise.all([settings.start(), facts.start()]);
     const synced = proxy.accepted();
 
     const lease = clusterLeaseApi(config, 'default', 'connections');
     let current: V1Lease = await lease.create({
       metadata: { name: 'connections', namespace: 'default' },
-      spec: { holderIdentity: 'test', leaseDurationSeconds: 15, renewTime: new V1MicroTime(Date.now()) },
+      spec: { holderIdentity: 'test', leaseDurationSeconds: 15, renewTime: microTime(new Date()) },
     });
     for (let i = 0; i < RENEWALS; i += 1) {
       const read = await lease.read();
       assert.ok(read, 'the Lease is there');
-      current = await lease.replace({ ...read, spec: { ...read.spec, renewTime: new V1MicroTime(Date.now()) } });
+      current = await lease.replace({ ...read, spec: { ...read.spec, renewTime: microTime(new Date()) } });
     }
     assert.ok(current.metadata?.resourceVersion);
     const total = proxy.accepted();
-    t.diagnostic(`connections: ${synced} for 7 informers (list + watch each), ${total - synced} more for ${1 + 2 * RENEWALS} Lease calls; ${config.poolCount()} pool`);
+    t.diagnostic(`connections: ${synced} for 7 informers (list + watch each), ${total - synced} more for ${1 + 2 * RENEWALS} Lease calls; ${config.access.poolCount()} pool`);
     // Before: one connection per call (7 lists, 7 watches, 51 Lease calls).
     assert.ok(total - synced <= 2, `${total - synced} connections for ${1 + 2 * RENEWALS} Lease calls`);
     assert.ok(total <= 10, `${total} connections in all`);
-    assert.equal(config.poolCount(), 1);
+    assert.equal(config.access.poolCount(), 1);
 
     // The watches share the pool and still deliver: a namespace labelled
     // for the default policy's neighbour shows up in the settings.
