@@ -5,6 +5,7 @@
  * line, `{"type": ..., "object": ...}`). A failed call throws an
  * {@link ApiError} carrying the HTTP status and the Status object.
  */
+import { StringDecoder } from 'node:string_decoder';
 import type { Dispatcher } from 'undici';
 import { ApiError, type ApiStatus } from './api-error.ts';
 import type { KubeAccess } from './kube-access.ts';
@@ -100,19 +101,29 @@ export class KubeClient {
     }
     if (response.statusCode !== 200) throw await failure('GET', target, response);
     options.onConnect?.();
-    let pending = '';
+    // A chunk may end inside a multi-byte character: the decoder keeps its
+    // first bytes for the next one. A line may span many chunks (an object of
+    // megabytes): its parts are joined once, when its newline arrives.
+    const decoder = new StringDecoder('utf8');
+    let parts: string[] = [];
+    const line = (text: string) => {
+      if (text.trim()) onEvent(JSON.parse(text) as WatchEvent);
+    };
     try {
       for await (const chunk of response.body) {
-        pending += (chunk as Buffer).toString('utf8');
-        let newline = pending.indexOf('\n');
-        while (newline >= 0) {
-          const line = pending.slice(0, newline);
-          pending = pending.slice(newline + 1);
-          if (line.trim()) onEvent(JSON.parse(line) as WatchEvent);
-          newline = pending.indexOf('\n');
+        const text = decoder.write(chunk as Buffer);
+        let start = 0;
+        for (let newline = text.indexOf('\n'); newline >= 0; newline = text.indexOf('\n', start)) {
+          parts.push(text.slice(start, newline));
+          const whole = parts.join('');
+          parts = [];
+          line(whole);
+          start = newline + 1;
         }
+        if (start < text.length) parts.push(text.slice(start));
       }
-      if (pending.trim()) onEvent(JSON.parse(pending) as WatchEvent);
+      parts.push(decoder.end());
+      line(parts.join(''));
     } catch (err) {
       if (options.signal?.aborted) return;
       throw err;

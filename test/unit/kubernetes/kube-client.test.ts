@@ -1,0 +1,70 @@
+/**
+ * How the client reads a watch stream, against a stand-in API server
+ * (node:http on loopback) that controls where the stream's chunks break:
+ * a real kube-apiserver breaks them wherever its writes and TCP do, so the
+ * cases that matter (a character or a line split across chunks) happen
+ * there only by chance.
+ */
+import assert from 'node:assert/strict';
+import { createServer, type ServerResponse, type Server } from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { StaticKubeAccess } from '../../../src/kubernetes/kube-access.ts';
+import { KubeClient, type WatchEvent } from '../../../src/kubernetes/kube-client.ts';
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('KubeClient watch stream', () => {
+  let server: Server;
+  let client: KubeClient;
+  let respond: (res: ServerResponse) => Promise<void> = async (res) => void res.end();
+  before(async () => {
+    server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      void respond(res);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    client = new KubeClient(new StaticKubeAccess('test', { cluster: { server: `http://127.0.0.1:${port}` }, user: { token: 't' } }));
+  });
+  after(async () => {
+    await client.access.close();
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  /** The events the client hands on for a stream written as these byte chunks, each flushed on its own. */
+  const eventsOf = async (chunks: Buffer[]): Promise<WatchEvent[]> => {
+    respond = async (res) => {
+      for (const chunk of chunks) {
+        res.write(chunk);
+        await pause(20);
+      }
+      res.end();
+    };
+    const events: WatchEvent[] = [];
+    await client.watch('/api/v1/services', {}, (event) => events.push(event));
+    return events;
+  };
+
+  it('keeps a multi-byte character whole when a chunk ends inside it', async () => {
+    const description = 'サーバー ✓ é';
+    const line = Buffer.from(`${JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'a', annotations: { description } } } })}\n`);
+    // Split inside the three bytes of the first katakana character.
+    const at = line.indexOf(Buffer.from('サ')) + 1;
+    const events = await eventsOf([line.subarray(0, at), line.subarray(at)]);
+    assert.equal(events.length, 1);
+    assert.equal((events[0]!.object as { metadata: { annotations: { description: string } } }).metadata.annotations.description, description);
+  });
+
+  it('hands on every line of a chunk, and a line spread over many chunks once', async () => {
+    const line = (name: string, size = 0) => `${JSON.stringify({ type: 'MODIFIED', object: { metadata: { name }, data: 'x'.repeat(size) } })}\n`;
+    const long = Buffer.from(line('long', 200_000));
+    const chunks = [Buffer.from(line('one') + line('two')), ...Array.from({ length: 20 }, (_, i) => long.subarray(i * 10_000, (i + 1) * 10_000)), long.subarray(200_000), Buffer.from(line('three'))];
+    const events = await eventsOf(chunks);
+    assert.deepEqual(
+      events.map((e) => (e.object as { metadata: { name: string } }).metadata.name),
+      ['one', 'two', 'long', 'three'],
+    );
+    assert.equal((events[2]!.object as { data: string }).data.length, 200_000);
+  });
+});
