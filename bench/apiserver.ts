@@ -48,7 +48,9 @@
  * through each webhook before anything is measured, reported in two halves
  * for serve: cold against warm), `--profile DIR` (serve runs with
  * --cpu-prof and --heap-prof into DIR, and DIR/windows.json holds the
- * back-to-back windows under serve, for `bench/profile-groups.ts`),
+ * back-to-back windows under serve, for `bench/profile-groups.ts`; the
+ * floor runs with --cpu-prof too, into DIR/floor.cpuprofile, its windows in
+ * DIR/floor-windows.json),
  * `--requests 300` and `--scaling-warmup 50` (per scaling cell and path),
  * `--containers 1,10,50`, `--policies 1,10,100,1000`, `--skip-apiserver`,
  * `--skip-scaling`, `--quick` (a smoke run of every phase in about 3
@@ -437,6 +439,7 @@ async function throughApiserver(progress: (s: string) => void): Promise<Apiserve
   const api = apiClient(env.controlPlane.url, env.controlPlane.pki, Math.max(...concurrencies, 8));
   const processes: WebhookProcess[] = [];
   const profileWindows: [number, number][] = [];
+  const floorProfileWindows: [number, number][] = [];
   let stopSampler = () => undefined as void;
   try {
     const version = (await mustAnswer<{ gitVersion: string }>(api.send('GET', '/version'), 'GET /version')).gitVersion;
@@ -445,11 +448,13 @@ async function throughApiserver(progress: (s: string) => void): Promise<Apiserve
     const entry = buildForBenchmark(REPO_ROOT, buildDir);
     const [certificates, [servePort, metricsPort, floorPort]] = await Promise.all([generateWebhookCertificates(join(env.dir, 'webhook-certs')), freePorts(3)]);
     const profileArgs = flags.profile ? ['--cpu-prof', '--cpu-prof-dir', flags.profile, '--cpu-prof-name', 'serve.cpuprofile', '--heap-prof', '--heap-prof-dir', flags.profile, '--heap-prof-name', 'serve.heapprofile'] : [];
+    // The floor is profiled the same way, so the costs both pay (TLS, node:http) show as common.
+    const floorProfileArgs = flags.profile ? ['--cpu-prof', '--cpu-prof-dir', flags.profile, '--cpu-prof-name', 'floor.cpuprofile'] : [];
     if (flags.profile) mkdirSync(flags.profile, { recursive: true });
     const serve = await startServe({ entry, dir: env.dir, port: servePort!, metricsPort: metricsPort!, certificates, kubeconfig: env.controlPlane.kubeconfig, nodeArgs: [...node.flags, ...profileArgs], nodeOptions: node.nodeOptions });
     processes.push(serve);
     const servePatch = await servePatchFor(servePort!, certificates.caCert, 'bench-warm');
-    const floor = await startFloor({ buildDir, dir: env.dir, port: floorPort!, certificates, patch: servePatch });
+    const floor = await startFloor({ buildDir, dir: env.dir, port: floorPort!, certificates, patch: servePatch, nodeArgs: floorProfileArgs });
     processes.push(floor);
     progress(`  serve (compiled, info logging, cluster policies; Node flags: ${node.source}) pid ${serve.process.pid}; floor pid ${floor.process.pid}, answering serve's ${servePatch.length}-operation patch\n`);
     const m: Measured = { api, apiserverPid: env.controlPlane.apiserver.pid, etcdPid: env.controlPlane.etcd.pid, serve: { ...serve, metricsPort: metricsPort! }, floor };
@@ -525,6 +530,7 @@ async function throughApiserver(progress: (s: string) => void): Promise<Apiserve
           progress(`  ${phase.title} round ${round + 1}/${rounds} ${LABEL[configuration]}: ${count} ${phase.verb === 'POST' ? 'creates' : 'updates'} (load ${loadavg()[0]!.toFixed(2)}) ...`);
           const { result: run, before, after, micros } = await measured(m, () => runOperations(api, operations, phase.concurrency, phase.paceMs), acc.rss);
           if (flags.profile && phase.profiled && configuration === 'mcp-admission') profileWindows.push(micros);
+          if (flags.profile && phase.profiled && configuration === 'floor') floorProfileWindows.push(micros);
           accumulate(acc, phase.verb, before, after);
           acc.latencies.push(...run.latencies);
           acc.answers.push(...run.answers);
@@ -568,7 +574,10 @@ async function throughApiserver(progress: (s: string) => void): Promise<Apiserve
       await runPhase(policyPhase);
     }
     const peaks = { beforePolicies, end: hwm() };
-    if (flags.profile) writeFileSync(join(flags.profile, 'windows.json'), JSON.stringify({ clock: 'CLOCK_MONOTONIC microseconds', windows: profileWindows }));
+    if (flags.profile) {
+      writeFileSync(join(flags.profile, 'windows.json'), JSON.stringify({ clock: 'CLOCK_MONOTONIC microseconds', windows: profileWindows }));
+      writeFileSync(join(flags.profile, 'floor-windows.json'), JSON.stringify({ clock: 'CLOCK_MONOTONIC microseconds', windows: floorProfileWindows }));
+    }
     return { results, version, switchMs, warmUp, idle, peaks, ...(policiesLoaded && { policiesLoaded }), nodeSettings: node.source, servePatch };
   } finally {
     stopSampler();

@@ -5,15 +5,16 @@
  * zod, pino, prom-client, @kubernetes/client-node, ours, node internals,
  * V8's own; native frames count for the package that called them), then the top functions by self time with their package.
  *
- * `--windows FILE` (default: windows.json beside the profile, as
- * `npm run bench:apiserver -- --profile DIR` writes it) keeps only the
+ * `--windows FILE` (default: NAME-windows.json beside NAME.cpuprofile if
+ * there is one, else windows.json, as `npm run bench:apiserver -- --profile
+ * DIR` writes them for the floor and serve) keeps only the
  * samples taken inside those windows (CLOCK_MONOTONIC microseconds, the
  * clock V8 stamps its samples with), so start-up, warm-up and idle phases
  * do not count. (idle) is time the process waited for work; percentages are
  * of the busy time.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fixed, markdownTable } from './lib/stats.ts';
 
@@ -62,7 +63,9 @@ function main(): void {
   const file = positionals[0];
   if (!file) throw new Error('usage: node bench/profile-groups.ts FILE.cpuprofile [--windows FILE] [--top 30]');
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
-  const windowsFile = values.windows ?? join(dirname(file), 'windows.json');
+  // floor.cpuprofile has its own windows (floor-windows.json); serve's are windows.json.
+  const own = join(dirname(file), `${basename(file, '.cpuprofile')}-windows.json`);
+  const windowsFile = values.windows ?? (existsSync(own) ? own : join(dirname(file), 'windows.json'));
   const windows = existsSync(windowsFile) ? (JSON.parse(readFileSync(windowsFile, 'utf8')) as { windows: [number, number][] }).windows : undefined;
   const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
   const parents = new Map<number, number>();

@@ -134,6 +134,8 @@ export interface FloorOptions {
   certificates: WebhookCertificates;
   /** The JSON Patch to answer on /mutate. */
   patch: unknown[];
+  /** Node flags before the entry point (e.g. --cpu-prof). */
+  nodeArgs?: string[];
 }
 
 /** serve's TLS and connection settings (src/server/server.ts, tls-settings.ts), for the floor. */
@@ -161,7 +163,7 @@ export async function startFloor(options: FloorOptions): Promise<WebhookProcess>
   const proc = startProcess({
     name: 'floor webhook',
     command: join(REPO_ROOT, 'node_modules/.bin/node'),
-    args: [entry, options.certificates.cert, options.certificates.key, '--port', String(options.port), '--patch', patchFile, '--server-options', settingsFile],
+    args: [...(options.nodeArgs ?? []), entry, options.certificates.cert, options.certificates.key, '--port', String(options.port), '--patch', patchFile, '--server-options', settingsFile],
     cwd: REPO_ROOT,
     env: cleanEnv(''),
     logFile: join(options.dir, 'floor.log'),
