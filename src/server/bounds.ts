@@ -34,16 +34,16 @@ export function loggable<T>(value: T): T | string {
  */
 export function identifierProblem(request: { name?: string | undefined; namespace?: string | undefined; object?: unknown }): string | undefined {
   const metadata = (request.object as { metadata?: { name?: unknown; namespace?: unknown } } | undefined)?.metadata;
-  const names: Array<[string, unknown, number]> = [
-    ['request.name', request.name, MAX_NAME_LENGTH],
-    ['request.object.metadata.name', metadata?.name, MAX_NAME_LENGTH],
-    ['request.namespace', request.namespace, MAX_NAMESPACE_LENGTH],
-    ['request.object.metadata.namespace', metadata?.namespace, MAX_NAMESPACE_LENGTH],
-  ];
-  for (const [field, value, max] of names) {
-    if (typeof value === 'string' && value.length > max) {
-      return `${field} is ${value.length} characters long; Kubernetes ${max === MAX_NAME_LENGTH ? 'names' : 'namespace names'} are at most ${max}`;
-    }
-  }
-  return undefined;
+  // Checked in this order, first problem reported; straight-line, as this runs on every review.
+  return (
+    lengthProblem('request.name', request.name, MAX_NAME_LENGTH) ??
+    lengthProblem('request.object.metadata.name', metadata?.name, MAX_NAME_LENGTH) ??
+    lengthProblem('request.namespace', request.namespace, MAX_NAMESPACE_LENGTH) ??
+    lengthProblem('request.object.metadata.namespace', metadata?.namespace, MAX_NAMESPACE_LENGTH)
+  );
+}
+
+function lengthProblem(field: string, value: unknown, max: number): string | undefined {
+  if (typeof value !== 'string' || value.length <= max) return undefined;
+  return `${field} is ${value.length} characters long; Kubernetes ${max === MAX_NAME_LENGTH ? 'names' : 'namespace names'} are at most ${max}`;
 }
