@@ -65,7 +65,9 @@ const edit: fc.Arbitrary<Edit> = fc.record({
 /** `base` (as JSON gives it) with the edits applied, each at a path picked among those present. */
 function edited(base: Manifest, edits: Edit[]): unknown {
   let root: unknown = JSON.parse(JSON.stringify(base));
-  for (const e of edits) {
+  for (const edit of edits) {
+    // Each edit gets its own copy of its value: fast-check may hand the same object to several, which would make the tree cyclic.
+    const e = { ...edit, value: edit.value === undefined ? undefined : JSON.parse(JSON.stringify(edit.value)) };
     const all = paths(root);
     const path = all[e.at % all.length]!;
     if (path.length === 0) {
