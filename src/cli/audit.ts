@@ -52,14 +52,17 @@ export async function run(args: string[]): Promise<number> {
 
   let entries: AuditEntry[];
   try {
-    const [{ AppsV1Api, CoreV1Api, CustomObjectsApi, NetworkingV1Api }, { ObjectSerializer }, { readClusterPolicies }, { loadKubeConfig }] = await Promise.all([
+    const [{ AppsV1Api, CoreV1Api, CustomObjectsApi, NetworkingV1Api }, { ObjectSerializer }, { readClusterPolicies }, { loadKubeConfig }, { loadKubeAccess }, { KubeClient }] = await Promise.all([
       import('@kubernetes/client-node'),
       // Not re-exported by the package index; the package has no exports map, so the path is public.
       import('@kubernetes/client-node/dist/serializer.js'),
       import('../settings/cluster-read.ts'),
       import('../kubernetes/kube-config.ts'),
+      import('../kubernetes/kube-access.ts'),
+      import('../kubernetes/kube-client.ts'),
     ]);
     const kubeConfig = loadKubeConfig({ kubeconfig: values.kubeconfig });
+    const client = new KubeClient(await loadKubeAccess({ kubeconfig: values.kubeconfig }));
     const namespace = values.allNamespaces ? undefined : (values.namespace ?? (kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace || 'default'));
     const apps = kubeConfig.makeApiClient(AppsV1Api);
     const core = kubeConfig.makeApiClient(CoreV1Api);
@@ -67,7 +70,7 @@ export async function run(args: string[]): Promise<number> {
     const custom = kubeConfig.makeApiClient(CustomObjectsApi);
     const gateway = { group: 'gateway.networking.k8s.io', version: 'v1', plural: 'httproutes' };
     const [cluster, deployments, services, ingresses, httpRoutes] = await Promise.all([
-      readClusterPolicies(kubeConfig),
+      readClusterPolicies(client).finally(() => client.access.close()),
       namespace ? apps.listNamespacedDeployment({ namespace, labelSelector: SELECTOR }) : apps.listDeploymentForAllNamespaces({ labelSelector: SELECTOR }),
       namespace ? core.listNamespacedService({ namespace, labelSelector: SELECTOR }) : core.listServiceForAllNamespaces({ labelSelector: SELECTOR }),
       // Every route, labelled or not: the unlabelled ones to SSE servers are the finding.

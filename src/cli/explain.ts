@@ -62,9 +62,13 @@ export async function run(args: string[]): Promise<number> {
       const labels = parseNamespaceLabels(values.namespaceLabels).get(namespace) ?? {};
       explanation = explainNamespace(policies, namespace, labels, options);
     } else {
-      const [{ loadKubeConfig }, { readClusterPolicies }] = await Promise.all([import('../kubernetes/kube-config.ts'), import('../settings/cluster-read.ts')]);
-      const kubeConfig = loadKubeConfig({ kubeconfig: values.kubeconfig });
-      const cluster = await readClusterPolicies(kubeConfig);
+      const [{ loadKubeAccess }, { KubeClient }, { readClusterPolicies }] = await Promise.all([
+        import('../kubernetes/kube-access.ts'),
+        import('../kubernetes/kube-client.ts'),
+        import('../settings/cluster-read.ts'),
+      ]);
+      const client = new KubeClient(await loadKubeAccess({ kubeconfig: values.kubeconfig }));
+      const cluster = await readClusterPolicies(client).finally(() => client.access.close());
       const labels = cluster.namespaces.get(namespace);
       if (!labels) process.stderr.write(`mcp-admission explain: namespace ${values.namespace} does not exist (yet); explaining it with no labels\n`);
       explanation = explainNamespace(cluster.policies, namespace, labels ?? {}, { ...options, invalid: cluster.invalid });

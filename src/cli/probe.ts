@@ -6,6 +6,8 @@
  */
 import { rename, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { loadKubeAccess } from '../kubernetes/kube-access.ts';
+import { KubeClient } from '../kubernetes/kube-client.ts';
 import { loadKubeConfig } from '../kubernetes/kube-config.ts';
 import { pino, type Logger } from 'pino';
 import { createLogger } from './logger.ts';
@@ -45,10 +47,12 @@ export async function run(args: string[]): Promise<number> {
   const { concurrency } = config;
   const logger: Logger = createLogger({ name: 'mcp-admission-prober', level: config.logLevel }, pino.destination(2));
   const kubeConfig = loadKubeConfig();
+  // The policies and namespaces, read as serve reads them (src/kubernetes).
+  const client = new KubeClient(await loadKubeAccess({ logger }));
   // The webhook's own verdict (audit.ts) on each labelled object: read
   // fresh each pass (and, watching, at most a minute old before a probe).
   const readSettings = async () => {
-    const cluster = await readClusterPolicies(kubeConfig);
+    const cluster = await readClusterPolicies(client);
     return { settings: staticSettings(cluster.policies, cluster.namespaces), ownNamespace: config.namespace };
   };
   // `--once` ends before any scrape: its metrics go to a textfile; a watching prober serves them.
@@ -99,6 +103,8 @@ export async function run(args: string[]): Promise<number> {
     } catch (err) {
       logger.error({ err: err instanceof Error ? err.message : String(err) }, 'cannot list MCP services');
       return 1;
+    } finally {
+      await client.access.close();
     }
   }
 
@@ -108,6 +114,7 @@ export async function run(args: string[]): Promise<number> {
       metricsServer = await serveMetrics(metrics.registry, config.host, config.metricsPort);
     } catch (err) {
       logger.error({ err: err instanceof Error ? err.message : String(err), port: config.metricsPort }, 'cannot serve metrics');
+      await client.access.close();
       return 1;
     }
     logger.info({ metricsPort: metricsServer.port }, 'serving prober metrics');
@@ -121,6 +128,7 @@ export async function run(args: string[]): Promise<number> {
   logger.info('stopping');
   await watcher.stop();
   await metricsServer?.close();
+  await client.access.close();
   return 0;
 }
 

@@ -136,9 +136,13 @@ export async function run(args: string[]): Promise<number> {
     let policies = options.policy ? await loadPolicyFile(options.policy) : [];
     let clusterLabels: NamespaceLabels = new Map();
     if (options.cluster) {
-      const [{ loadKubeConfig }, { readClusterPolicies }] = await Promise.all([import('../kubernetes/kube-config.ts'), import('../settings/cluster-read.ts')]);
-      const kubeConfig = loadKubeConfig({ kubeconfig: options.kubeconfig });
-      const cluster = await readClusterPolicies(kubeConfig);
+      const [{ loadKubeAccess }, { KubeClient }, { readClusterPolicies }] = await Promise.all([
+        import('../kubernetes/kube-access.ts'),
+        import('../kubernetes/kube-client.ts'),
+        import('../settings/cluster-read.ts'),
+      ]);
+      const client = new KubeClient(await loadKubeAccess({ kubeconfig: options.kubeconfig }));
+      const cluster = await readClusterPolicies(client).finally(() => client.access.close());
       policies = cluster.policies;
       clusterLabels = cluster.namespaces;
     }

@@ -3,8 +3,9 @@
  * answer once (`explain`, `audit`, `review --cluster`) rather than serve: the
  * same objects the webhook's informers hold, checked the same way.
  */
-import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { POLICY_GROUP, POLICY_PLURAL, POLICY_VERSION } from '../contract.ts';
+import { statusCode } from '../kubernetes/api-error.ts';
+import type { KubeClient } from '../kubernetes/kube-client.ts';
 import type { Finding } from '../policy/finding.ts';
 import { validateTransportPolicy, type TransportPolicy } from '../policy/transport-policy.ts';
 
@@ -18,16 +19,15 @@ export interface ClusterPolicies {
 }
 
 /** Lists policies (none when the CRD is not installed) and namespaces. */
-export async function readClusterPolicies(kubeConfig: KubeConfig): Promise<ClusterPolicies> {
-  const custom = kubeConfig.makeApiClient(CustomObjectsApi);
-  const core = kubeConfig.makeApiClient(CoreV1Api);
+export async function readClusterPolicies(client: KubeClient): Promise<ClusterPolicies> {
+  type Listed = { metadata?: { name?: string; labels?: Record<string, string> } };
   const [list, namespaceList] = await Promise.all([
-    custom.listClusterCustomObject({ group: POLICY_GROUP, version: POLICY_VERSION, plural: POLICY_PLURAL }).catch((err: unknown) => {
+    client.get<{ items?: Listed[] }>(`/apis/${POLICY_GROUP}/${POLICY_VERSION}/${POLICY_PLURAL}`).catch((err: unknown) => {
       // No CRD: no policies, the built-in defaults serve (as in the webhook).
-      if ((err as { code?: number }).code === 404) return { items: [] };
+      if (statusCode(err) === 404) return { items: [] };
       throw err;
-    }) as Promise<{ items?: KubernetesObject[] }>,
-    core.listNamespace(),
+    }),
+    client.get<{ items?: Listed[] }>('/api/v1/namespaces'),
   ]);
   const result: ClusterPolicies = { policies: [], invalid: [], namespaces: new Map() };
   for (const object of list.items ?? []) {
@@ -35,7 +35,7 @@ export async function readClusterPolicies(kubeConfig: KubeConfig): Promise<Clust
     if (policy) result.policies.push(policy);
     else result.invalid.push({ name: object.metadata?.name ?? '', problems });
   }
-  for (const namespace of namespaceList.items) {
+  for (const namespace of namespaceList.items ?? []) {
     if (namespace.metadata?.name) result.namespaces.set(namespace.metadata.name, namespace.metadata.labels ?? {});
   }
   return result;
