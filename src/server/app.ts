@@ -153,6 +153,13 @@ function handleAdmissionReview(req: Request, res: Response, webhook: 'mutate' | 
     outcome = { ...outcome, result: { ...outcome.result, status: { ...status, message: clip(status.message, MAX_ERROR_MESSAGE_LENGTH) } } };
   }
   const duration = seconds();
+  // The answer goes out before the bookkeeping, measured before it. The log
+  // line's write is handed to libuv's thread pool (pino's asynchronous
+  // destination); after an idle spell, waking that thread before the answer
+  // was written cost the answer some 0.09 ms (bench/idle.ts, one review
+  // every 3 s: the log line added 0.09-0.16 ms at p50 before, 0.02-0.06 ms
+  // after, in 4 and 3 runs).
+  sendJson(res, 200, completeReview(apiVersion, request.uid, outcome.result));
   const decision = (outcome.result.status?.code ?? 0) >= 500 ? 'errored' : outcome.decision;
   // Label with known kinds only: a client's made-up kind must not grow the series.
   const kind = findResource(request.kind)?.kind ?? 'other';
@@ -173,7 +180,6 @@ function handleAdmissionReview(req: Request, res: Response, webhook: 'mutate' | 
     if (deps.logObjects) line.object = request.object;
     deps.logger.info(line, 'admission review');
   }
-  sendJson(res, 200, completeReview(apiVersion, request.uid, outcome.result));
 }
 
 /**
