@@ -172,7 +172,7 @@ async function clientNodeAccess(source: string, reason: string, kubeconfig: stri
   const config = loadKubeConfig({ kubeconfig });
   const cluster = config.getCurrentCluster();
   if (!cluster) throw new KubeconfigError(source, 'no current cluster');
-  const { Agent: FallbackAgent } = await import('undici');
+  // client-node gives no dispatcher where it applies no TLS (no user, plain HTTP): one pool of ours then.
   let plain: Agent | undefined;
   return {
     server: cluster.server.replace(/\/+$/, ''),
@@ -180,7 +180,7 @@ async function clientNodeAccess(source: string, reason: string, kubeconfig: stri
     async connection(url, method) {
       const context = new RequestContext(url, method as ConstructorParameters<typeof RequestContext>[1]);
       await config.applySecurityAuthentication(context);
-      const dispatcher = (context.getDispatcher() as Dispatcher | undefined) ?? (plain ??= new FallbackAgent({ allowH2: true, keepAliveTimeout: IDLE_CONNECTION_MS }));
+      const dispatcher = (context.getDispatcher() as Dispatcher | undefined) ?? (plain ??= new Agent({ allowH2: true, keepAliveTimeout: IDLE_CONNECTION_MS }));
       return { dispatcher, headers: context.getHeaders() };
     },
     async close() {
