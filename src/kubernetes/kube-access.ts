@@ -12,19 +12,22 @@
  * auth, CA, insecure-skip-tls-verify, tls-server-name) are ours. Anything
  * else (exec or auth-provider users, several KUBECONFIG files, a proxy,
  * impersonation) is handed to client-node (kube-config.ts, loaded only
- * then), which gives the headers and dispatcher of every call, as before.
+ * then), which gives the headers and undici dispatcher of every call, as
+ * before (dispatcher-transport.ts, undici loaded only then).
  *
- * Calls share one undici Agent (HTTP/2 allowed, connections kept alive) per
- * TLS material; the material is read again on every call, as client-node
- * does, so a client certificate rotated on disk gets a new pool and the old
- * one closes once idle.
+ * Static credentials' calls share one node:https keep-alive Agent per TLS
+ * material (https-transport.ts); the material is read again on every call,
+ * as client-node does, so a client certificate rotated on disk gets a new
+ * pool and the old one closes once idle.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { isIPv6 } from 'node:net';
-import { Agent, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
+import { HttpsTransport, type TlsMaterial } from './https-transport.ts';
+import type { Transport } from './transport.ts';
 import { KubeconfigError, readKubeconfig, type KubeconfigCluster, type KubeconfigUser } from './kubeconfig.ts';
 
 /** How long an idle connection stays open (as the client-node pool, kube-config.ts). */
@@ -41,9 +44,9 @@ export const TOKEN_FILE_PERIOD_MS = 60_000;
 /** Where the service account's files are mounted in a pod (rest.InClusterConfig). */
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
-/** The dispatcher and headers of one API call. */
+/** The transport and headers of one API call. */
 export interface Connection {
-  dispatcher: Dispatcher;
+  transport: Transport;
   headers: Record<string, string>;
 }
 
@@ -53,7 +56,7 @@ export interface KubeAccess {
   readonly server: string;
   /** What this access was loaded from, for logs and errors. */
   readonly source: string;
-  /** The dispatcher and headers for a call to `url`. */
+  /** The transport and headers for a call to `url`. */
   connection(url: string, method: string): Promise<Connection>;
   /** Closes every connection pool, letting calls in flight finish. */
   close(): Promise<void>;
@@ -96,28 +99,31 @@ export class StaticKubeAccess implements KubeAccess {
   readonly server: string;
   readonly source: string;
   private readonly material: Material;
-  private pool: { digest: string; agent: Agent } | undefined;
+  private pool: { digest: string; transport: HttpsTransport } | undefined;
   private token: { value: string; readAt: number } | undefined;
   private readonly now: () => number;
+  private readonly idleMs: number;
 
-  constructor(source: string, material: Material, now: () => number = Date.now) {
+  /** @param idleMs how long an idle connection stays open ({@link IDLE_CONNECTION_MS}; shorter in tests) */
+  constructor(source: string, material: Material, now: () => number = Date.now, idleMs = IDLE_CONNECTION_MS) {
     this.source = source;
     this.server = material.cluster.server;
     this.material = material;
     this.now = now;
+    this.idleMs = idleMs;
   }
 
   async connection(_url: string, _method: string): Promise<Connection> {
     const headers: Record<string, string> = {};
     const authorization = this.authorization();
     if (authorization) headers.authorization = authorization;
-    return { dispatcher: this.dispatcher(), headers };
+    return { transport: this.transport(), headers };
   }
 
   async close(): Promise<void> {
-    const agent = this.pool?.agent;
+    const transport = this.pool?.transport;
     this.pool = undefined;
-    await agent?.close().catch(() => undefined);
+    transport?.close();
   }
 
   poolCount(): number {
@@ -138,9 +144,9 @@ export class StaticKubeAccess implements KubeAccess {
     return undefined;
   }
 
-  private dispatcher(): Agent {
+  private transport(): HttpsTransport {
     const { cluster, user } = this.material;
-    const connect: Record<string, unknown> = {};
+    const connect: TlsMaterial = {};
     const ca = fileOrData(cluster.certificateAuthority, cluster.certificateAuthorityData, 'certificate authority');
     if (ca) connect.ca = ca;
     const cert = fileOrData(user.clientCertificate, user.clientCertificateData, 'client certificate');
@@ -155,13 +161,13 @@ export class StaticKubeAccess implements KubeAccess {
       hash.update(`${name}:${bytes.length}\0`).update(bytes);
     }
     const digest = hash.digest('hex');
-    if (this.pool?.digest === digest) return this.pool.agent;
+    if (this.pool?.digest === digest) return this.pool.transport;
     // New material (a rotated client certificate): the old pool finishes
     // what it carries (watches end at their timeout) and closes.
-    void this.pool?.agent.close().catch(() => undefined);
-    const agent = new Agent({ connect, allowH2: true, keepAliveTimeout: IDLE_CONNECTION_MS });
-    this.pool = { digest, agent };
-    return agent;
+    this.pool?.transport.close();
+    const transport = new HttpsTransport(new URL(this.server).protocol === 'https:', connect, this.idleMs);
+    this.pool = { digest, transport };
+    return transport;
   }
 }
 
@@ -172,7 +178,9 @@ async function clientNodeAccess(source: string, reason: string, kubeconfig: stri
   const config = loadKubeConfig({ kubeconfig });
   const cluster = config.getCurrentCluster();
   if (!cluster) throw new KubeconfigError(source, 'no current cluster');
-  // client-node gives no dispatcher where it applies no TLS (no user, plain HTTP): one pool of ours then.
+  // undici is imported here only (serve with static credentials loads none of it). client-node gives no
+  // dispatcher where it applies no TLS (no user, plain HTTP): one pool of ours then.
+  const [{ Agent: FallbackAgent }, { dispatcherTransport }] = await Promise.all([import('undici'), import('./dispatcher-transport.ts')]);
   let plain: Agent | undefined;
   return {
     server: cluster.server.replace(/\/+$/, ''),
@@ -180,8 +188,8 @@ async function clientNodeAccess(source: string, reason: string, kubeconfig: stri
     async connection(url, method) {
       const context = new RequestContext(url, method as ConstructorParameters<typeof RequestContext>[1]);
       await config.applySecurityAuthentication(context);
-      const dispatcher = (context.getDispatcher() as Dispatcher | undefined) ?? (plain ??= new Agent({ allowH2: true, keepAliveTimeout: IDLE_CONNECTION_MS }));
-      return { dispatcher, headers: context.getHeaders() };
+      const dispatcher = (context.getDispatcher() as Dispatcher | undefined) ?? (plain ??= new FallbackAgent({ allowH2: true, keepAliveTimeout: IDLE_CONNECTION_MS }));
+      return { transport: dispatcherTransport(dispatcher), headers: context.getHeaders() };
     },
     async close() {
       await Promise.all([config.close(), plain?.close().catch(() => undefined)]);

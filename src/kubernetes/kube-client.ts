@@ -6,9 +6,9 @@
  * {@link ApiError} carrying the HTTP status and the Status object.
  */
 import { StringDecoder } from 'node:string_decoder';
-import type { Dispatcher } from 'undici';
 import { ApiError, type ApiStatus } from './api-error.ts';
 import type { KubeAccess } from './kube-access.ts';
+import type { TransportResponse } from './transport.ts';
 
 type Json = Record<string, unknown>;
 
@@ -40,8 +40,8 @@ function withQuery(path: string, query: Query | undefined): string {
   return text ? `${path}?${text}` : path;
 }
 
-async function failure(method: string, path: string, response: Dispatcher.ResponseData): Promise<ApiError> {
-  const text = await response.body.text().catch(() => '');
+async function failure(method: string, path: string, response: TransportResponse): Promise<ApiError> {
+  const text = await response.text().catch(() => '');
   let body: ApiStatus | string = text;
   try {
     const parsed = JSON.parse(text) as unknown;
@@ -65,7 +65,7 @@ export class KubeClient {
     const target = withQuery(path, options.query);
     const response = await this.send(method, target, options.body, options.contentType);
     if (response.statusCode < 200 || response.statusCode >= 300) throw await failure(method, target, response);
-    return (await response.body.json()) as T;
+    return JSON.parse(await response.text()) as T;
   }
 
   get<T = Json>(path: string, query?: Query): Promise<T> {
@@ -92,7 +92,7 @@ export class KubeClient {
    */
   async watch(path: string, query: Query, onEvent: (event: WatchEvent) => void, options: { signal?: AbortSignal; onConnect?: () => void } = {}): Promise<void> {
     const target = withQuery(path, { ...query, watch: true });
-    let response: Dispatcher.ResponseData;
+    let response: TransportResponse;
     try {
       response = await this.send('GET', target, undefined, undefined, options.signal, true);
     } catch (err) {
@@ -130,20 +130,16 @@ export class KubeClient {
     }
   }
 
-  private async send(method: string, target: string, body: unknown, contentType: string | undefined, signal?: AbortSignal, stream = false): Promise<Dispatcher.ResponseData> {
+  private async send(method: string, target: string, body: unknown, contentType: string | undefined, signal?: AbortSignal, stream = false): Promise<TransportResponse> {
     const url = new URL(this.access.server + target);
-    const { dispatcher, headers } = await this.access.connection(url.href, method);
-    const request: Dispatcher.RequestOptions = {
-      origin: url.origin,
-      path: url.pathname + url.search,
-      method: method as Dispatcher.HttpMethod,
+    const { transport, headers } = await this.access.connection(url.href, method);
+    return transport.request({
+      url,
+      method,
       headers: { accept: 'application/json', ...headers, ...(body !== undefined ? { 'content-type': contentType ?? 'application/json' } : {}) },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       ...(signal ? { signal } : {}),
-      // A watch is quiet for as long as nothing changes (bookmarks aside):
-      // only the server's timeoutSeconds ends it.
-      ...(stream ? { bodyTimeout: 0 } : {}),
-    };
-    return dispatcher.request(request);
+      ...(stream ? { stream } : {}),
+    });
   }
 }

@@ -2,7 +2,9 @@
  * What `serve` loads to talk to the API server (issue 13): importing
  * @kubernetes/client-node's KubeConfig loads its whole generated API (about
  * 41 MB of RSS), so serve talks to the API server through a client of its
- * own (src/kubernetes) and must load no client-node module at all.
+ * own (src/kubernetes) and must load no client-node module at all; with
+ * static credentials it calls over node:https, so no undici module either
+ * (undici alone is about 21 MB of RSS to import).
  *
  * serve runs with every Kubernetes-facing part on a real kube-apiserver:
  * policies and namespaces from the cluster (informers), the front-door
@@ -61,7 +63,7 @@ describe('serve on a real API server', () => {
     await env?.stop();
   });
 
-  it('loads no @kubernetes/client-node module with every Kubernetes-facing part running', async (t) => {
+  it('loads no @kubernetes/client-node and no undici module with every Kubernetes-facing part running', async (t) => {
     const [port, metricsPort] = (await freePorts(2)) as [number, number];
     moduleLog = join(env.dir, 'serve-modules.log');
     serve = startProcess({
@@ -112,5 +114,8 @@ describe('serve on a real API server', () => {
     const clientNode = loaded.filter((url) => url.includes('/node_modules/@kubernetes/client-node/'));
     t.diagnostic(`${loaded.length} modules loaded, ${clientNode.length} of @kubernetes/client-node`);
     assert.deepEqual(clientNode.slice(0, 5), [], `serve loaded ${clientNode.length} @kubernetes/client-node modules`);
+    const undici = loaded.filter((url) => url.includes('/node_modules/undici/'));
+    t.diagnostic(`${undici.length} of undici`);
+    assert.deepEqual(undici.slice(0, 5), [], `serve loaded ${undici.length} undici modules`);
   });
 });

@@ -108,10 +108,10 @@ describe('loadKubeAccess', () => {
     const access = await load({
       kubeconfig: await write('certs', kubeconfig({ 'client-certificate': 'client.crt', 'client-key': 'client.key' }, { server: 'https://127.0.0.1:6443', 'certificate-authority-data': Buffer.from('ca').toString('base64') })),
     });
-    const first = (await access.connection(`${access.server}/api`, 'GET')).dispatcher as unknown as { closed: boolean };
-    assert.equal((await access.connection(`${access.server}/api`, 'GET')).dispatcher, first);
+    const first = (await access.connection(`${access.server}/api`, 'GET')).transport as unknown as { closed: boolean };
+    assert.equal((await access.connection(`${access.server}/api`, 'GET')).transport, first);
     await writeFile(join(dir, 'client.crt'), 'certificate two');
-    const second = (await access.connection(`${access.server}/api`, 'GET')).dispatcher;
+    const second = (await access.connection(`${access.server}/api`, 'GET')).transport;
     assert.notEqual(second, first);
     assert.equal(access.poolCount(), 1);
     await new Promise((resolve) => setImmediate(resolve));
