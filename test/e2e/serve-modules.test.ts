@@ -106,7 +106,8 @@ describe('serve on a real API server', () => {
       const listed = await getJson<Json>(env.kubectl, ['mcptransportpolicies']);
       return listed.items.every((p: Json) => p.status?.conditions?.length > 0) ? true : undefined;
     });
-    assert.match(running.logTail(200), /front-door facts synced from the cluster/);
+    // serve's log gathers lines and writes them within a second: wait for the line rather than read it at once.
+    await until('the front-door facts synced', running, async () => (/front-door facts synced from the cluster/.test(running.logTail(200)) ? true : undefined));
 
     const loaded = (await readFile(moduleLog, 'utf8')).split('\n').filter(Boolean);
     const ours = loaded.filter((url) => url.includes('/src/kubernetes/'));
