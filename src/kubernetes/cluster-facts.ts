@@ -22,6 +22,27 @@ type WithSpec = Cached & { spec?: Record<string, unknown> };
 const LABEL_SELECTOR = `${MCP_COMPONENT_LABEL}=${MCP_COMPONENT_VALUE}`;
 const GATEWAY_API = { group: 'gateway.networking.k8s.io', version: 'v1' };
 
+/** kubectl's copy of the last applied manifest: the whole object again, as an annotation. */
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * What the caches keep of an object: all but its bookkeeping, which no
+ * lookup reads and which is most of a stored object's size (the field
+ * managers' record, kubectl's last-applied copy of the manifest, the
+ * status). controller-runtime's cache drops managed fields the same way
+ * (cache.TransformStripManagedFields). Changed in place: the object was
+ * just parsed from the API server's answer.
+ */
+export function withoutBookkeeping<T extends Cached & { status?: unknown }>(object: T): T {
+  const metadata = object.metadata as (Cached['metadata'] & { managedFields?: unknown }) | undefined;
+  if (metadata) {
+    delete metadata.managedFields;
+    if (metadata.annotations) delete metadata.annotations[LAST_APPLIED];
+  }
+  delete object.status;
+  return object;
+}
+
 export interface ClusterFactsOptions {
   client: KubeClient;
   logger: Logger;
@@ -41,6 +62,7 @@ export class InformerClusterFacts implements ClusterFacts {
         ...(labelSelector ? { labelSelector } : {}),
         absentIsEmpty,
         restartDelayMs: options.restartDelayMs ?? 1000,
+        transform: withoutBookkeeping,
       });
     const gatewayApi = `/apis/${GATEWAY_API.group}/${GATEWAY_API.version}`;
     this.informers = {

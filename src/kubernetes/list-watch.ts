@@ -37,7 +37,7 @@ export const PAGE_SIZE = 500;
 export const MIN_WATCH_TIMEOUT_SECONDS = 300;
 
 /** Options for {@link ListWatchInformer}. */
-export interface ListWatchOptions {
+export interface ListWatchOptions<T extends CachedObject = CachedObject> {
   client: KubeClient;
   /** The collection, e.g. `/api/v1/namespaces` or `/apis/apps/v1/deployments`. */
   path: string;
@@ -52,6 +52,13 @@ export interface ListWatchOptions {
   restartDelayMs?: number;
   pageSize?: number;
   random?: () => number;
+  /**
+   * What is kept of each object, applied to every listed and watched one
+   * before it is stored or handed on (client-go's SetTransform; the object
+   * is freshly parsed, so it may be changed in place). It must keep
+   * `metadata.name`, `namespace` and `resourceVersion`.
+   */
+  transform?: (object: T) => T;
 }
 
 type Handlers<T> = {
@@ -67,7 +74,8 @@ const GONE = 410;
 
 /** See the module comment. */
 export class ListWatchInformer<T extends CachedObject = CachedObject> {
-  private readonly options: ListWatchOptions;
+  private readonly options: ListWatchOptions<T>;
+  private readonly transform: (object: T) => T;
   /** Objects by namespace ('' for cluster-scoped), then name. */
   private readonly cache = new Map<string, Map<string, T>>();
   private readonly handlers: Handlers<T> = { add: [], update: [], delete: [], list: [], connect: [], error: [] };
@@ -78,8 +86,9 @@ export class ListWatchInformer<T extends CachedObject = CachedObject> {
   /** Incremented on every start and stop: a run that sees another generation ends. */
   private generation = 0;
 
-  constructor(options: ListWatchOptions) {
+  constructor(options: ListWatchOptions<T>) {
     this.options = options;
+    this.transform = options.transform ?? ((object) => object);
   }
 
   on(event: 'add' | 'update' | 'delete', handler: (object: T) => void): void;
@@ -146,7 +155,7 @@ export class ListWatchInformer<T extends CachedObject = CachedObject> {
           limit: this.options.pageSize ?? PAGE_SIZE,
           continue: next,
         });
-        items.push(...(page.items ?? []));
+        for (const item of page.items ?? []) items.push(this.transform(item));
         resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
         next = page.metadata?.continue || undefined;
       } while (next);
@@ -249,8 +258,8 @@ export class ListWatchInformer<T extends CachedObject = CachedObject> {
     }
     const version = object.metadata?.resourceVersion;
     if (version) this.resourceVersion = version;
-    if (event.type === 'ADDED' || event.type === 'MODIFIED') this.upsert(object);
-    else if (event.type === 'DELETED') this.remove(object);
+    if (event.type === 'ADDED' || event.type === 'MODIFIED') this.upsert(this.transform(object));
+    else if (event.type === 'DELETED') this.remove(this.transform(object));
     return false;
   }
 

@@ -105,6 +105,39 @@ describe('ListWatchInformer', () => {
     await informer.stop();
   });
 
+  it('stores what its transform makes of each listed and watched object', async () => {
+    handler = (_req, res, url) => {
+      if (url.searchParams.get('watch') === 'true') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.flushHeaders();
+        watches.push(res);
+        return;
+      }
+      json(res, 200, { metadata: { resourceVersion: '20' }, items: [{ ...obj('a', '15', 'ns'), bulk: 'x'.repeat(100) }] });
+    };
+    const informer = new ListWatchInformer<Obj & { bulk?: string }>({
+      client,
+      path: '/api/v1/things',
+      transform: (o) => {
+        delete o.bulk;
+        return o;
+      },
+    });
+    let connected = 0;
+    informer.on('connect', () => (connected += 1));
+    try {
+      await informer.start();
+      assert.deepEqual(informer.get('a', 'ns'), obj('a', '15', 'ns'));
+      await waitFor('the watch', () => connected === 1);
+      event(watches.at(-1) as ServerResponse, 'MODIFIED', { ...obj('a', '21', 'ns'), bulk: 'y'.repeat(100) });
+      await waitFor('the update', () => informer.get('a', 'ns')?.metadata.resourceVersion === '21');
+      assert.deepEqual(informer.get('a', 'ns'), obj('a', '21', 'ns'));
+    } finally {
+      await informer.stop();
+      watches.at(-1)?.end();
+    }
+  });
+
   it('relists on 410 Gone, reporting what changed while the version was expired', async () => {
     let lists = 0;
     handler = (_req, res, url) => {
