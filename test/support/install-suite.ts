@@ -14,6 +14,7 @@ import { APPLIED } from './objects.ts';
 import { getJson, manifest } from './harness.ts';
 import { documentedCommands, runCommands, transcript } from './harness/install-commands.ts';
 import { currentNetwork } from './harness/netns.ts';
+import { untilLogged } from './harness/processes.ts';
 import { spawnSync } from 'node:child_process';
 import { toolPath } from './tools.ts';
 import {
@@ -119,6 +120,7 @@ export function installSuite(testCase: InstallCase): void {
       assert.ok((await webhookCalls(installed, 'mutate.mcp-admission.dev')) >= 1);
       assert.ok((await webhookCalls(installed, 'validate.mcp-admission.dev')) >= 1);
       // And the pods say they answered.
+      await untilLogged(installed.pods, /"kind":"Deployment"/, { lines: 200 });
       const answered = installed.pods.filter((p) => /"kind":"Deployment"/.test(p.logTail(200)));
       assert.ok(answered.length >= 1, installed.pods.map((p) => p.logTail()).join('\n'));
     });

@@ -29,6 +29,7 @@ import { AppsV1Api, CoreV1Api, KubeConfig, type V1Deployment, type V1Secret } fr
 import { getJson, mustSucceed, startE2E, type E2E } from '../../support/harness.ts';
 import { currentNetwork, type Network } from '../../support/harness/netns.ts';
 import { startPod, type Pod } from '../../support/harness/pod.ts';
+import { untilLogged } from '../../support/harness/processes.ts';
 import { INSTALLED_PATH_APISERVER_ARGS, WEBHOOK, bundleCertificates, copyInstallTree, firstAdmitted, tlsHandshake, webhookCalls, type Installed } from '../../support/installed.ts';
 import { mcpDeployment } from '../../support/objects.ts';
 
@@ -197,6 +198,7 @@ describe('self-managed certificates: two replicas behind the real Service', () =
     assert.equal(bundleCertificates(secret.data['ca.crt']).length, 1);
     // Whatever the race, one CA only was ever stored.
     assert.equal(observer.distinctCAs().length, 1, JSON.stringify(observer.versions));
+    await untilLogged(pods, /"CA created"/);
     const created = pods.flatMap((p) => p.logTail(400).split('\n').filter((l) => l.includes('"CA created"')));
     assert.equal(created.length, 1, created.join('\n'));
 
@@ -233,6 +235,7 @@ describe('self-managed certificates: two replicas behind the real Service', () =
       // The Secret may have been renewed since it was read: never earlier.
       assert.ok(Number(line.split(' ')[1]) >= notAfter, `${pod.name}: ${line} < ${notAfter}`);
     }
+    await untilLogged([pods[0]!], /"serving certificate loaded"/);
     const loaded = pods[0]!.logTail(400).split('\n').find((l) => l.includes('"serving certificate loaded"'));
     assert.match(loaded ?? '', /"serial":"[0-9A-F]+"/);
     assert.match(loaded ?? '', /"notAfter":"\d{4}-\d\d-\d\dT/);
@@ -313,6 +316,7 @@ describe('self-managed certificates: two replicas behind the real Service', () =
       assert.ok(Date.now() < deadline, 'no renewal after the takeover');
       await sleep(250);
     }
+    await untilLogged([survivor], /"serving certificate issued"/);
     assert.match(survivor.logTail(400), /"serving certificate issued"/);
     assert.ok(mutated(await createServer('after-takeover')));
     t.diagnostic(`Lease taken over ${tookOver} ms after the holder was killed (lease duration ${LIFETIMES['--lease-duration']})`);

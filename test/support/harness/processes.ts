@@ -145,3 +145,17 @@ export function startProcess(options: StartOptions): ManagedProcess {
 export function describeExit(status: ExitStatus): string {
   return status.signal ? `killed by ${status.signal}` : `exited with code ${status.code}`;
 }
+
+/**
+ * Waits until one of `sources` has logged a line matching `pattern` (in its
+ * last `lines` lines), for at most `timeoutMs`, then returns: the caller's
+ * assertion reads the log and says what is missing. serve gathers its log
+ * lines and writes them within a second (src/cli/logger.ts), so a line may
+ * reach the file a moment after what it reports happened.
+ */
+export async function untilLogged(sources: ReadonlyArray<{ logTail(lines?: number): string }>, pattern: RegExp, { lines = 400, timeoutMs = 10_000 } = {}): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!sources.some((s) => pattern.test(s.logTail(lines))) && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
