@@ -31,13 +31,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:https';
-import { stripTypeScriptTypes } from 'node:module';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DevelopmentCertificateSource } from '../src/server/certificate-source.ts';
 import { freePorts } from '../test/support/harness/ports.ts';
-import { buildForBenchmark } from './lib/build.ts';
+import { buildForBenchmark, writeFloorEntry } from './lib/build.ts';
+import { writeCertificateFiles } from './lib/certificate-files.ts';
 import { statusMb, type LoadOptions, type LoadResult } from './lib/load.ts';
 import { forkLoad } from './lib/load-process.ts';
 import { IMAGE_NODE_OPTIONS } from './lib/node-options.ts';
@@ -71,15 +70,7 @@ const clockTicks = 100; // USER_HZ: 100 on every Linux architecture Node runs on
  * development one.
  */
 const certDir = mkdtempSync(join(tmpdir(), 'mcp-admission-bench-'));
-const certFile = join(certDir, 'tls.crt');
-const keyFile = join(certDir, 'tls.key');
-{
-  const development = new DevelopmentCertificateSource();
-  await development.start();
-  const pair = development.current();
-  writeFileSync(certFile, pair.cert);
-  writeFileSync(keyFile, pair.key, { mode: 0o600 });
-}
+const { certFile, keyFile } = await writeCertificateFiles(certDir);
 
 /** Entry points of the two servers, compiled to JavaScript unless `--sources ts`. */
 const BUILD = `${RESULTS}build/`;
@@ -87,8 +78,7 @@ let serveEntry = 'src/cli/main.ts';
 let floorEntry = 'bench/lib/floor-server.ts';
 if (flags.sources === 'js') {
   serveEntry = buildForBenchmark(ROOT, BUILD);
-  writeFileSync(`${BUILD}floor-server.js`, stripTypeScriptTypes(readFileSync(join(ROOT, 'bench/lib/floor-server.ts'), 'utf8')));
-  floorEntry = `${BUILD}floor-server.js`;
+  floorEntry = writeFloorEntry(ROOT, BUILD);
 }
 
 const children: ChildProcess[] = [];

@@ -24,16 +24,14 @@
  * NAME,NAME` (those targets only, by the names in the table).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, get, request } from 'node:https';
-import { stripTypeScriptTypes } from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { readFileSync } from 'node:fs';
-import { DevelopmentCertificateSource } from '../src/server/certificate-source.ts';
 import { freePorts } from '../test/support/harness/ports.ts';
-import { buildForBenchmark } from './lib/build.ts';
+import { buildForBenchmark, writeFloorEntry } from './lib/build.ts';
+import { writeCertificateFiles } from './lib/certificate-files.ts';
 import { IMAGE_NODE_OPTIONS } from './lib/node-options.ts';
 import { requestMix } from './lib/reviews.ts';
 import { fixed, markdownTable, percentile, sorted } from './lib/stats.ts';
@@ -68,17 +66,9 @@ const VARIANTS: Variant[] = [
 ];
 
 const certDir = mkdtempSync(join(tmpdir(), 'mcp-admission-idle-'));
-const certFile = join(certDir, 'tls.crt');
-const keyFile = join(certDir, 'tls.key');
-{
-  const development = new DevelopmentCertificateSource();
-  await development.start();
-  const pair = development.current();
-  writeFileSync(certFile, pair.cert);
-  writeFileSync(keyFile, pair.key, { mode: 0o600 });
-}
+const { certFile, keyFile } = await writeCertificateFiles(certDir);
 const serveEntry = buildForBenchmark(ROOT, BUILD);
-writeFileSync(`${BUILD}floor-server.js`, stripTypeScriptTypes(readFileSync(join(ROOT, 'bench/lib/floor-server.ts'), 'utf8')));
+const floorEntry = writeFloorEntry(ROOT, BUILD);
 
 const children: ChildProcess[] = [];
 process.on('exit', () => {
@@ -102,7 +92,7 @@ async function start(variant: Variant): Promise<Target> {
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: variant.floor ? '' : IMAGE_NODE_OPTIONS };
   delete env.KUBERNETES_SERVICE_HOST;
   const args = variant.floor
-    ? [`${BUILD}floor-server.js`, certFile, keyFile, '--port', String(port)]
+    ? [floorEntry, certFile, keyFile, '--port', String(port)]
     : [
         ...variant.nodeArgs,
         serveEntry,

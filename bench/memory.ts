@@ -29,16 +29,15 @@
  * `--concurrency N` (16). Writes `bench/results/memory-<date>T<time>.md`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:https';
-import { stripTypeScriptTypes } from 'node:module';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DevelopmentCertificateSource } from '../src/server/certificate-source.ts';
 import { freePorts } from '../test/support/harness/ports.ts';
 import { startE2E, type E2E } from '../test/support/harness.ts';
-import { buildForBenchmark } from './lib/build.ts';
+import { buildForBenchmark, writeFloorEntry } from './lib/build.ts';
+import { writeCertificateFiles } from './lib/certificate-files.ts';
 import { statusMb, type LoadOptions, type LoadResult } from './lib/load.ts';
 import { forkLoad } from './lib/load-process.ts';
 import { IMAGE_NODE_OPTIONS } from './lib/node-options.ts';
@@ -65,17 +64,9 @@ const rate = Number(flags.rate);
 const concurrency = Number(flags.concurrency);
 
 const scratch = mkdtempSync(join(tmpdir(), 'mcp-admission-bench-memory-'));
-const certFile = join(scratch, 'tls.crt');
-const keyFile = join(scratch, 'tls.key');
-{
-  const development = new DevelopmentCertificateSource();
-  await development.start();
-  writeFileSync(certFile, development.current().cert);
-  writeFileSync(keyFile, development.current().key, { mode: 0o600 });
-}
+const { certFile, keyFile } = await writeCertificateFiles(scratch);
 const serveEntry = buildForBenchmark(ROOT, BUILD);
-const floorEntry = `${BUILD}floor-server.js`;
-writeFileSync(floorEntry, stripTypeScriptTypes(readFileSync(join(ROOT, 'bench/lib/floor-server.ts'), 'utf8')));
+const floorEntry = writeFloorEntry(ROOT, BUILD);
 
 const children: ChildProcess[] = [];
 let env: E2E | undefined;

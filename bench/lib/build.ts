@@ -4,7 +4,8 @@
  * where src/version.ts reads it (as dist/ finds it in the image).
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { stripTypeScriptTypes } from 'node:module';
 import { join } from 'node:path';
 
 /** Builds into `outDir` (ending in `/`) and returns the path of the CLI entry point. */
@@ -18,5 +19,16 @@ export function buildForBenchmark(root: string, outDir: string): string {
   const entry = `${outDir}cli/main.js`;
   if (!existsSync(entry)) throw new Error(`tsc emitted no ${entry}`);
   copyFileSync(join(root, 'package.json'), join(outDir, '../package.json'));
+  return entry;
+}
+
+/**
+ * Writes the floor webhook (bench/lib/floor-server.ts, node: imports only)
+ * as JavaScript into `outDir` and returns its path: the floor runs without
+ * the type stripper, as serve runs compiled.
+ */
+export function writeFloorEntry(root: string, outDir: string): string {
+  const entry = join(outDir, 'floor-server.js');
+  writeFileSync(entry, stripTypeScriptTypes(readFileSync(join(root, 'bench/lib/floor-server.ts'), 'utf8')));
   return entry;
 }

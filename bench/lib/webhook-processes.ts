@@ -14,10 +14,10 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { stripTypeScriptTypes } from 'node:module';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { REPO_ROOT } from '../../test/support/harness.ts';
+import { writeFloorEntry } from './build.ts';
 import { startProcess, type ManagedProcess } from '../../test/support/harness/processes.ts';
 import type { WebhookCertificates } from '../../test/support/harness/webhook.ts';
 import {
@@ -154,8 +154,7 @@ export function serveServerOptions(): Record<string, unknown> {
 
 /** Starts the floor as JavaScript with serve's certificate and settings; waits until it answers. */
 export async function startFloor(options: FloorOptions): Promise<WebhookProcess> {
-  const entry = join(options.buildDir, 'floor-server.js');
-  writeFileSync(entry, stripTypeScriptTypes(readFileSync(join(REPO_ROOT, 'bench/lib/floor-server.ts'), 'utf8')));
+  const entry = writeFloorEntry(REPO_ROOT, options.buildDir);
   const patchFile = join(options.dir, 'floor-patch.json');
   const settingsFile = join(options.dir, 'floor-server-options.json');
   writeFileSync(patchFile, JSON.stringify(options.patch));
