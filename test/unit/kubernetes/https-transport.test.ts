@@ -6,12 +6,12 @@
  * counts on a real API server are in test/e2e/kube-connections.test.ts.
  */
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { ApiError } from '../../../src/kubernetes/api-error.ts';
 import type { HttpsTransport } from '../../../src/kubernetes/https-transport.ts';
-import { StaticKubeAccess } from '../../../src/kubernetes/kube-access.ts';
-import { KubeClient, type WatchEvent } from '../../../src/kubernetes/kube-client.ts';
+import type { KubeClient, WatchEvent } from '../../../src/kubernetes/kube-client.ts';
+import { startStandInApiServer, type StandInApiServer } from '../../support/stand-in-api-server.ts';
 
 /** Waits for `condition`, failing with `what` if it does not hold within 10 s (an event, not a duration, is what is tested). */
 async function until(condition: () => boolean, what: string): Promise<void> {
@@ -25,6 +25,7 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 const IDLE_MS = 100;
 
 describe('KubeClient over node:http keep-alive connections', () => {
+  let standIn: StandInApiServer;
   let server: Server;
   let client: KubeClient;
   let connections = 0;
@@ -36,17 +37,18 @@ describe('KubeClient over node:http keep-alive connections', () => {
     res.end(JSON.stringify({ path: req.url }));
   };
   before(async () => {
-    server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
-      const socket = req.socket as typeof req.socket & { served?: number };
-      socket.served = (socket.served ?? 0) + 1;
-      requests.push(`${req.method} ${req.url}`);
-      req.resume();
-      req.on('end', () => handle(req, res, socket.served as number));
-    });
+    standIn = await startStandInApiServer(
+      (req, res) => {
+        const socket = req.socket as typeof req.socket & { served?: number };
+        socket.served = (socket.served ?? 0) + 1;
+        requests.push(`${req.method} ${req.url}`);
+        req.resume();
+        req.on('end', () => handle(req, res, socket.served as number));
+      },
+      { serverOptions: { keepAliveTimeout: 60_000 }, idleMs: IDLE_MS },
+    );
+    ({ server, client } = standIn);
     server.on('connection', () => (connections += 1));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    client = new KubeClient(new StaticKubeAccess('test', { cluster: { server: `http://127.0.0.1:${port}` }, user: { token: 't' } }, Date.now, IDLE_MS));
   });
   beforeEach(async () => {
     await client.access.close();
@@ -55,11 +57,7 @@ describe('KubeClient over node:http keep-alive connections', () => {
     requests = [];
     handle = answer;
   });
-  after(async () => {
-    await client.access.close();
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
+  after(() => standIn.close());
 
   it('sends sequential calls over one kept-alive connection', async () => {
     for (let i = 0; i < 20; i += 1) assert.deepEqual(await client.get(`/api/v1/namespaces/n${i}`), { path: `/api/v1/namespaces/n${i}` });

@@ -6,31 +6,25 @@
  * there only by chance.
  */
 import assert from 'node:assert/strict';
-import { createServer, type ServerResponse, type Server } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { StaticKubeAccess } from '../../../src/kubernetes/kube-access.ts';
-import { KubeClient, type WatchEvent } from '../../../src/kubernetes/kube-client.ts';
+import type { KubeClient, WatchEvent } from '../../../src/kubernetes/kube-client.ts';
+import { startStandInApiServer, type StandInApiServer } from '../../support/stand-in-api-server.ts';
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('KubeClient watch stream', () => {
-  let server: Server;
+  let standIn: StandInApiServer;
   let client: KubeClient;
   let respond: (res: ServerResponse) => Promise<void> = async (res) => void res.end();
   before(async () => {
-    server = createServer((_req, res) => {
+    standIn = await startStandInApiServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
       void respond(res);
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    client = new KubeClient(new StaticKubeAccess('test', { cluster: { server: `http://127.0.0.1:${port}` }, user: { token: 't' } }));
+    client = standIn.client;
   });
-  after(async () => {
-    await client.access.close();
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
+  after(() => standIn.close());
 
   /** The events the client hands on for a stream written as these byte chunks, each flushed on its own. */
   const eventsOf = async (chunks: Buffer[]): Promise<WatchEvent[]> => {

@@ -7,10 +7,10 @@
  * serve-modules, webhook-down).
  */
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { StaticKubeAccess } from '../../../src/kubernetes/kube-access.ts';
-import { KubeClient } from '../../../src/kubernetes/kube-client.ts';
+import type { KubeClient } from '../../../src/kubernetes/kube-client.ts';
+import { startStandInApiServer, type StandInApiServer } from '../../support/stand-in-api-server.ts';
 import { ListWatchInformer, MIN_WATCH_TIMEOUT_SECONDS } from '../../../src/kubernetes/list-watch.ts';
 
 type Obj = { metadata: { name: string; namespace?: string; resourceVersion: string } };
@@ -27,25 +27,19 @@ const waitFor = async (what: string, check: () => boolean): Promise<void> => {
 };
 
 describe('ListWatchInformer', () => {
-  let server: Server;
+  let standIn: StandInApiServer;
   let client: KubeClient;
   let handler: Handler = (_req, res) => res.end();
   const requests: URL[] = [];
   before(async () => {
-    server = createServer((req, res) => {
+    standIn = await startStandInApiServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://stand-in');
       requests.push(url);
       handler(req, res, url);
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as { port: number };
-    client = new KubeClient(new StaticKubeAccess('test', { cluster: { server: `http://127.0.0.1:${port}` }, user: { token: 't' } }));
+    client = standIn.client;
   });
-  after(async () => {
-    await client.access.close();
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
+  after(() => standIn.close());
 
   const json = (res: ServerResponse, status: number, body: unknown): void => {
     res.writeHead(status, { 'content-type': 'application/json' });
