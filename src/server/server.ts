@@ -3,7 +3,7 @@
  * shutdown: readiness fails first, the listener closes after a delay so the
  * Service's endpoints drop this pod, in-flight reviews finish, then exit.
  */
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { Server as TlsServer } from 'node:tls';
@@ -88,6 +88,14 @@ export interface RunningServer {
 export async function startServers(options: ServerOptions): Promise<RunningServer> {
   const { certificates, logger } = options;
   let accepting = true;
+  // Requests that arrived before draining began and are answered after it:
+  // their answers close the connection too. Left keep-alive, the connection
+  // would sit idle until closeIdleConnections(), and a client that sent its
+  // next request at that moment would see a reset.
+  const unanswered = new Set<ServerResponse>();
+  function forget(this: ServerResponse) {
+    unanswered.delete(this);
+  }
   const https: HttpsServer = createHttpsServer(
     {
       ...serverTlsOptions(certificates.current()),
@@ -102,6 +110,10 @@ export async function startServers(options: ServerOptions): Promise<RunningServe
       // While draining, every answer closes its connection, so keep-alive
       // clients (the API server) open their next one to a pod that stays.
       if (!accepting) res.setHeader('connection', 'close');
+      else {
+        unanswered.add(res);
+        res.on('close', forget);
+      }
       options.app(req, res);
     },
   );
@@ -141,6 +153,8 @@ export async function startServers(options: ServerOptions): Promise<RunningServe
     async shutdown() {
       if (!accepting) return;
       accepting = false;
+      for (const res of unanswered) if (!res.headersSent) res.setHeader('connection', 'close');
+      unanswered.clear();
       logger.info({ delayMs: options.shutdownDelayMs }, 'shutting down: readiness now fails');
       await new Promise((resolve) => setTimeout(resolve, options.shutdownDelayMs));
       // Stop accepting, but not the way https.Server#close does it: that also

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { connect } from 'node:tls';
 import { connect as connectTcp } from 'node:net';
+import express from 'express';
 import { pino } from 'pino';
 import { createApp } from '../../src/server/app.ts';
 import { DevelopmentCertificateSource, FileCertificateSource } from '../../src/server/certificate-source.ts';
@@ -52,14 +53,17 @@ function peerCommonName(port: number): Promise<string> {
 }
 
 const agent = new Agent({ keepAlive: true, rejectUnauthorized: false, maxSockets: 8 });
-function review(port: number): Promise<number> {
+/** Set by the draining test: requests wait inside the server until `open` settles. */
+let gate: { open: Promise<void>; arrived: () => void } | undefined;
+
+function review(port: number, via: Agent = agent): Promise<{ status: number; connection: string | undefined }> {
   const body = JSON.stringify(fixture('deployment-sse'));
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
-      { host: '127.0.0.1', port, path: '/mutate', method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+      { host: '127.0.0.1', port, path: '/mutate', method: 'POST', agent: via, headers: { 'content-type': 'application/json' } },
       (res) => {
         res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }));
       },
     );
     req.on('error', reject);
@@ -79,7 +83,15 @@ describe('HTTPS server', () => {
     const logger = pino({ level: 'silent' });
     certificates = new FileCertificateSource({ certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key'), pollIntervalMs: 200 });
     await certificates.start();
-    const app = createApp({ admission: { settings: staticSettings(), ownNamespace: 'x' }, logger, metrics, ready: () => true });
+    // The product's app behind a gate the draining test closes, to hold
+    // requests in flight across the start of shutdown.
+    const app = express();
+    app.use((_req, _res, next) => {
+      if (!gate) return next();
+      gate.arrived();
+      void gate.open.then(() => next());
+    });
+    app.use(createApp({ admission: { settings: staticSettings(), ownNamespace: 'x' }, logger, metrics, ready: () => true }));
     server = await startServers({ app, certificates, metrics, logger, host: '127.0.0.1', port: 0, metricsPort: 0, shutdownDelayMs: 300 });
   });
 
@@ -89,7 +101,7 @@ describe('HTTPS server', () => {
   });
 
   it('serves admission reviews over TLS', async () => {
-    assert.equal(await review(server.port), 200);
+    assert.equal((await review(server.port)).status, 200);
     assert.equal(await peerCommonName(server.port), 'first');
   });
 
@@ -108,7 +120,7 @@ describe('HTTPS server', () => {
     let swapping = true;
     const load = (async () => {
       while (swapping) {
-        await Promise.all(Array.from({ length: 4 }, () => review(server.port).then((s) => (s === 200 ? done++ : failed++), () => failed++)));
+        await Promise.all(Array.from({ length: 4 }, () => review(server.port).then(({ status }) => (status === 200 ? done++ : failed++), () => failed++)));
       }
     })();
     await new Promise((r) => setTimeout(r, 100));
@@ -132,12 +144,27 @@ describe('HTTPS server', () => {
     install(second);
   });
 
-  it('answers every request sent while draining, then refuses new connections', async () => {
+  it('answers every request in flight when draining begins, each on a closing connection, then refuses new connections', async () => {
+    // Sixteen requests, each on its own connection, held inside the server
+    // until shutdown has begun: in flight by construction, however slowly a
+    // loaded machine runs them. (Requests sent later, on connections made
+    // after the listener closed, are refused by design: the endpoint is gone.)
+    let release!: () => void;
+    let arrivals = 0;
+    let allArrived!: () => void;
+    const arrived = new Promise<void>((resolve) => (allArrived = resolve));
+    gate = { open: new Promise<void>((resolve) => (release = resolve)), arrived: () => ++arrivals === 16 && allArrived() };
+    const own = new Agent({ keepAlive: true, rejectUnauthorized: false, maxSockets: 16 });
+    const inFlight = Array.from({ length: 16 }, () => review(server.port, own));
+    await arrived;
     const stopping = server.shutdown();
-    const inFlight = Array.from({ length: 16 }, () => review(server.port));
-    const statuses = await Promise.all(inFlight);
+    assert.equal(server.accepting(), false);
+    release();
+    const answers = await Promise.all(inFlight);
     await stopping;
-    assert.deepEqual(new Set(statuses), new Set([200]));
+    own.destroy();
+    assert.deepEqual(new Set(answers.map((a) => a.status)), new Set([200]));
+    assert.deepEqual(new Set(answers.map((a) => a.connection)), new Set(['close']));
     assert.equal(server.accepting(), false);
     await assert.rejects(peerCommonName(server.port));
   });
