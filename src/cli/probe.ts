@@ -58,7 +58,7 @@ export async function run(args: string[]): Promise<number> {
   // `--once` ends before any scrape: its metrics go to a textfile; a watching prober serves them.
   const metrics = config.once ? (config.metricsFile ? createProberMetrics({ served: false }) : undefined) : createProberMetrics({ served: true });
   const prober = new ClusterProber({
-    api: kubeClusterApi(kubeConfig),
+    api: kubeClusterApi(kubeConfig, client),
     detect: (url) => detectTransport(url, limits),
     clock: () => new Date(),
     logger,

@@ -60,10 +60,13 @@ export class KubeClient {
     this.access = access;
   }
 
-  /** One call; resolves to the parsed response. */
-  async request<T = Json>(method: string, path: string, options: { query?: Query; body?: unknown; contentType?: string } = {}): Promise<T> {
+  /**
+   * One call; resolves to the parsed response. `accept` asks for another
+   * representation of the same JSON (a PartialObjectMetadataList, say).
+   */
+  async request<T = Json>(method: string, path: string, options: { query?: Query; body?: unknown; contentType?: string; accept?: string } = {}): Promise<T> {
     const target = withQuery(path, options.query);
-    const response = await this.send(method, target, options.body, options.contentType);
+    const response = await this.send(method, target, options.body, options.contentType, undefined, false, options.accept);
     if (response.statusCode < 200 || response.statusCode >= 300) throw await failure(method, target, response);
     return JSON.parse(await response.text()) as T;
   }
@@ -130,13 +133,13 @@ export class KubeClient {
     }
   }
 
-  private async send(method: string, target: string, body: unknown, contentType: string | undefined, signal?: AbortSignal, stream = false): Promise<TransportResponse> {
+  private async send(method: string, target: string, body: unknown, contentType: string | undefined, signal?: AbortSignal, stream = false, accept = 'application/json'): Promise<TransportResponse> {
     const url = new URL(this.access.server + target);
     const { transport, headers } = await this.access.connection(url.href, method);
     return transport.request({
       url,
       method,
-      headers: { accept: 'application/json', ...headers, ...(body !== undefined ? { 'content-type': contentType ?? 'application/json' } : {}) },
+      headers: { accept, ...headers, ...(body !== undefined ? { 'content-type': contentType ?? 'application/json' } : {}) },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       ...(signal ? { signal } : {}),
       ...(stream ? { stream } : {}),

@@ -3,8 +3,6 @@
  * the prober can be run against a real API server (client-node) or a fake in
  * tests. The RBAC in deploy/prober grants exactly these verbs.
  */
-import http from 'node:http';
-import https from 'node:https';
 import {
   AppsV1Api,
   CoreV1Api,
@@ -24,6 +22,7 @@ import {
   type V1Service,
 } from '@kubernetes/client-node';
 import { MCP_COMPONENT_LABEL, MCP_COMPONENT_VALUE } from '../contract.ts';
+import { apiPath, type KubeClient } from '../kubernetes/kube-client.ts';
 
 /** `app.kubernetes.io/component=mcp-server`: the only objects the prober looks at. */
 export const MCP_LABEL_SELECTOR = `${MCP_COMPONENT_LABEL}=${MCP_COMPONENT_VALUE}`;
@@ -78,51 +77,14 @@ function mergePatchBody(patch: AnnotationPatch): object {
   };
 }
 
-/** The most a metadata-only list may send: one pod's metadata is a few KiB. */
-const MAX_METADATA_BYTES = 1024 * 1024;
-
 /**
- * A GET on the API server with our own Accept header, through the
- * KubeConfig's credentials. client-node's typed calls deserialize into full
- * objects and fail on the `items: null` of an empty PartialObjectMetadataList.
+ * {@link ClusterApi} over a KubeConfig (in-cluster or from a kubeconfig
+ * file), and our own client for the metadata-only pod lookups: one per
+ * probed server, each on a kept-alive connection. client-node's typed calls
+ * deserialize into full objects and fail on the `items: null` of an empty
+ * PartialObjectMetadataList, and its plain HTTPS options keep no connection.
  */
-async function getJson(kubeConfig: KubeConfig, path: string, accept: string): Promise<unknown> {
-  const server = kubeConfig.getCurrentCluster()?.server;
-  if (!server) throw new Error('no current cluster in the kubeconfig');
-  const options: https.RequestOptions = { method: 'GET', headers: { accept }, timeout: 10_000 };
-  await kubeConfig.applyToHTTPSOptions(options);
-  const url = new URL(path, server);
-  const send = url.protocol === 'https:' ? https.request : http.request;
-  return await new Promise((resolve, reject) => {
-    const request = send(url, options, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => {
-        body += chunk;
-        if (body.length > MAX_METADATA_BYTES) request.destroy(new Error(`API answer exceeded ${MAX_METADATA_BYTES} bytes`));
-      });
-      response.on('end', () => {
-        const status = response.statusCode ?? 0;
-        if (status < 200 || status >= 300) {
-          reject(Object.assign(new Error(`GET ${url.pathname} answered HTTP ${status}`), { code: status }));
-          return;
-        }
-        try {
-          resolve(JSON.parse(body));
-        } catch (err) {
-          reject(err);
-        }
-      });
-      response.on('error', reject);
-    });
-    request.on('timeout', () => request.destroy(new Error('API request timed out')));
-    request.on('error', reject);
-    request.end();
-  });
-}
-
-/** {@link ClusterApi} over a KubeConfig (in-cluster or from a kubeconfig file). */
-export function kubeClusterApi(kubeConfig: KubeConfig): ClusterApi {
+export function kubeClusterApi(kubeConfig: KubeConfig, client: KubeClient): ClusterApi {
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const apps = kubeConfig.makeApiClient(AppsV1Api);
   const discovery = kubeConfig.makeApiClient(DiscoveryV1Api);
@@ -166,10 +128,10 @@ export function kubeClusterApi(kubeConfig: KubeConfig): ClusterApi {
       (await discovery.listNamespacedEndpointSlice({ namespace, labelSelector: `kubernetes.io/service-name=${service}` })).items,
     listPodMetadata: async (namespace, { labelSelector, fieldSelector }) => {
       // Bounded: the field selector names one pod IP, so one pod answers.
-      const query = new URLSearchParams({ labelSelector, fieldSelector, limit: '10' });
-      const list = (await getJson(kubeConfig, `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods?${query}`, METADATA_ONLY)) as {
-        items?: Array<{ metadata?: V1ObjectMeta }> | null;
-      };
+      const list = await client.request<{ items?: Array<{ metadata?: V1ObjectMeta }> | null }>('GET', apiPath('/api/v1/namespaces', namespace, 'pods'), {
+        query: { labelSelector, fieldSelector, limit: 10 },
+        accept: METADATA_ONLY,
+      });
       return (list.items ?? []).map((item) => item.metadata ?? {});
     },
   };

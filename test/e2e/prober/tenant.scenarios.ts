@@ -23,6 +23,8 @@ import { after, before, describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { Annotations } from '../../../src/contract.ts';
+import { loadKubeAccess } from '../../../src/kubernetes/kube-access.ts';
+import { KubeClient } from '../../../src/kubernetes/kube-client.ts';
 import { kubeClusterApi } from '../../../src/prober/cluster-api.ts';
 import { ClusterProber, type ProbeRunSummary } from '../../../src/prober/cluster-prober.ts';
 import { detectTransport } from '../../../src/prober/detect.ts';
@@ -146,9 +148,10 @@ describe('a hostile tenant cannot steer the prober (real API server)', () => {
 
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(env.controlPlane.kubeconfig);
+    const client = new KubeClient(await loadKubeAccess({ kubeconfig: env.controlPlane.kubeconfig }));
     const network = clusterNetwork(kubectl);
     const prober = new ClusterProber({
-      api: kubeClusterApi(kubeConfig),
+      api: kubeClusterApi(kubeConfig, client),
       detect: async (url) => {
         probed.push(url);
         return detectTransport(await network(url), { timeoutMs: 3000 });
@@ -157,7 +160,7 @@ describe('a hostile tenant cannot steer the prober (real API server)', () => {
       logger: pino({ level: 'silent' }),
       excludedNamespaces: [OTHER],
     });
-    summary = await prober.probeAll();
+    summary = await prober.probeAll().finally(() => client.access.close());
   });
   after(async () => {
     await legit?.close();

@@ -20,6 +20,8 @@ import { after, before, describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { Annotations } from '../../../src/contract.ts';
+import { loadKubeAccess } from '../../../src/kubernetes/kube-access.ts';
+import { KubeClient } from '../../../src/kubernetes/kube-client.ts';
 import { kubeClusterApi } from '../../../src/prober/cluster-api.ts';
 import { ClusterProber } from '../../../src/prober/cluster-prober.ts';
 import { detectTransport } from '../../../src/prober/detect.ts';
@@ -68,9 +70,10 @@ describe('prober and webhook on a real API server', () => {
 
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromFile(env.controlPlane.kubeconfig);
+    const client = new KubeClient(await loadKubeAccess({ kubeconfig: env.controlPlane.kubeconfig }));
     const probed: string[] = [];
     const prober = new ClusterProber({
-      api: kubeClusterApi(kubeConfig),
+      api: kubeClusterApi(kubeConfig, client),
       detect: (url) => {
         probed.push(url);
         return detectTransport(url);
@@ -78,7 +81,7 @@ describe('prober and webhook on a real API server', () => {
       clock: () => new Date(),
       logger: pino({ level: 'silent' }),
     });
-    const summary = await prober.probeAll();
+    const summary = await prober.probeAll().finally(() => client.access.close());
     assert.equal(summary.errors, 0);
     assert.deepEqual(probed, [`${peer.baseUrl}/mcp`, `${peer.baseUrl}/sse`], 'the pod, at each default path');
 

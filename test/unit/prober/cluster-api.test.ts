@@ -8,12 +8,15 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
+import { StaticKubeAccess } from '../../../src/kubernetes/kube-access.ts';
+import { KubeClient } from '../../../src/kubernetes/kube-client.ts';
 import { kubeClusterApi, MCP_LABEL_SELECTOR, type ClusterApi } from '../../../src/prober/cluster-api.ts';
 
 interface Seen {
   method: string;
   url: string;
   contentType: string | undefined;
+  accept: string | undefined;
   body: unknown;
 }
 
@@ -24,7 +27,7 @@ describe('kubeClusterApi', () => {
     let raw = '';
     req.on('data', (chunk: Buffer) => (raw += chunk.toString()));
     req.on('end', () => {
-      seen.push({ method: req.method ?? '', url: req.url ?? '', contentType: req.headers['content-type'], body: raw ? JSON.parse(raw) : undefined });
+      seen.push({ method: req.method ?? '', url: req.url ?? '', contentType: req.headers['content-type'], accept: req.headers.accept, body: raw ? JSON.parse(raw) : undefined });
       // No Gateway API CRDs on this server: their lists are 404, as on a cluster without them.
       const status = req.url?.includes('/conflicted') ? 409 : req.url?.startsWith('/apis/gateway.networking.k8s.io/') ? 404 : 200;
       const body = req.url?.endsWith('/services') || req.url?.includes('/services?')
@@ -33,10 +36,16 @@ describe('kubeClusterApi', () => {
           ? { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: status === 409 ? 'Conflict' : 'NotFound', code: status }
           : req.url?.startsWith('/apis/networking.k8s.io/v1/ingresses') || req.url?.startsWith('/apis/apps/v1/deployments')
             ? { metadata: {}, items: [] }
+          : req.url?.startsWith('/api/v1/namespaces/t/pods?')
+            ? { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: {}, items: [{ metadata: { name: 'p', namespace: 't' } }] }
           : { metadata: { name: 's', namespace: 't', resourceVersion: '8' } };
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     });
   });
+
+  let connections = 0;
+  server.on('connection', () => connections++);
+  let client: KubeClient;
 
   before(async () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -47,9 +56,11 @@ describe('kubeClusterApi', () => {
       contexts: [{ name: 'ctx', cluster: 'c', user: 'u' }],
       currentContext: 'ctx',
     });
-    api = kubeClusterApi(kubeConfig);
+    client = new KubeClient(new StaticKubeAccess('test', { cluster: { server: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }, user: { token: 'x' } }));
+    api = kubeClusterApi(kubeConfig, client);
   });
-  after(() => {
+  after(async () => {
+    await client.access.close();
     server.closeAllConnections();
     server.close();
   });
@@ -99,5 +110,22 @@ describe('kubeClusterApi', () => {
     assert.equal(new URL(seen.at(-1)!.url, 'http://x').pathname, '/apis/networking.k8s.io/v1/ingresses');
     assert.deepEqual(await api.listHTTPRoutes(), []);
     assert.equal(new URL(seen.at(-1)!.url, 'http://x').pathname, '/apis/gateway.networking.k8s.io/v1/httproutes');
+  });
+
+  it('lists pod metadata only, with its Accept header, on one kept-alive connection however many pods it looks up', async () => {
+    const before = connections;
+    for (const ip of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) {
+      const metadata = await api.listPodMetadata('t', { labelSelector: 'app=weather', fieldSelector: `status.podIP=${ip}` });
+      assert.deepEqual(metadata, [{ name: 'p', namespace: 't' }]);
+      const request = seen.at(-1)!;
+      assert.equal(request.accept, 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1');
+      const url = new URL(request.url, 'http://x');
+      assert.equal(url.pathname, '/api/v1/namespaces/t/pods');
+      assert.equal(url.searchParams.get('fieldSelector'), `status.podIP=${ip}`);
+      assert.equal(url.searchParams.get('labelSelector'), 'app=weather');
+      assert.equal(url.searchParams.get('limit'), '10');
+    }
+    // A prober pass looks up one pod per server: a TLS handshake each was the cost before.
+    assert.ok(connections - before <= 1, `${connections - before} connections for 3 lookups`);
   });
 });
