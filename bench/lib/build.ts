@@ -4,7 +4,7 @@
  * where src/version.ts reads it (as dist/ finds it in the image).
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { stripTypeScriptTypes } from 'node:module';
 import { join } from 'node:path';
 
@@ -22,13 +22,25 @@ export function buildForBenchmark(root: string, outDir: string): string {
   return entry;
 }
 
+/** The floor webhooks' files in bench/lib/, entry points and what they import there. */
+const FLOOR_FILES = ['floor-process', 'floor-server', 'blocks-floor-server'] as const;
+
 /**
- * Writes the floor webhook (bench/lib/floor-server.ts, node: imports only)
- * as JavaScript into `outDir` and returns its path: the floor runs without
- * the type stripper, as serve runs compiled.
+ * Writes a floor webhook (bench/lib/floor-server.ts, node: imports only, or
+ * bench/lib/blocks-floor-server.ts, on the building blocks) as JavaScript
+ * into `outDir`/bench/ and returns its path: a floor runs without the type
+ * stripper, as serve runs compiled. Imports of src/ are pointed at the
+ * compiled src/ in `outDir` (`buildForBenchmark`, which the blocks floor
+ * needs first), `.ts` specifiers at `.js`.
  */
-export function writeFloorEntry(root: string, outDir: string): string {
-  const entry = join(outDir, 'floor-server.js');
-  writeFileSync(entry, stripTypeScriptTypes(readFileSync(join(root, 'bench/lib/floor-server.ts'), 'utf8')));
-  return entry;
+export function writeFloorEntry(root: string, outDir: string, floor: 'floor-server' | 'blocks-floor-server' = 'floor-server'): string {
+  const dir = join(outDir, 'bench');
+  mkdirSync(dir, { recursive: true });
+  for (const name of FLOOR_FILES) {
+    const javascript = stripTypeScriptTypes(readFileSync(join(root, `bench/lib/${name}.ts`), 'utf8'))
+      .replaceAll("from '../../src/", "from '../")
+      .replace(/(from '\.{1,2}\/[^']*)\.ts'/g, "$1.js'");
+    writeFileSync(join(dir, `${name}.js`), javascript);
+  }
+  return join(dir, `${floor}.js`);
 }

@@ -7,7 +7,9 @@
  *   Node flags the manifests pin (`manifestNodeOptions`);
  * - the floor (`floor-server.ts`), its types stripped the same way, with
  *   serve's certificate, TLS and connection settings, answering serve's
- *   patch for the bench Deployment on /mutate.
+ *   patch for the bench Deployment on /mutate;
+ * - the floor on the building blocks (`blocks-floor-server.ts`), the same
+ *   way, with serve's Node flags and body limit too.
  *
  * Both run under the harness's process groups (`startProcess`), so nothing
  * outlives the benchmark.
@@ -28,6 +30,8 @@ import {
   REQUEST_TIMEOUT_MS,
 } from '../../src/server/server.ts';
 import { SERVER_CIPHERS } from '../../src/server/tls-settings.ts';
+// The parent may load the policy code; the blocks floor is handed the limit instead.
+import { MAX_BODY_BYTES } from '../../src/server/app.ts';
 
 /** A running webhook process and where it listens. */
 export interface WebhookProcess {
@@ -127,7 +131,7 @@ export async function startServe(options: ServeOptions): Promise<WebhookProcess>
 }
 
 export interface FloorOptions {
-  /** Where to write the floor's JavaScript (the build directory). */
+  /** Where to write the floor's JavaScript (the build directory, holding compiled src/ for the blocks floor). */
   buildDir: string;
   dir: string;
   port: number;
@@ -136,6 +140,12 @@ export interface FloorOptions {
   patch: unknown[];
   /** Node flags before the entry point (e.g. --cpu-prof). */
   nodeArgs?: string[];
+  /**
+   * The floor on the building blocks (`blocks-floor-server.ts`) rather than
+   * the bare one: run with serve's NODE_OPTIONS and body limit, its metrics
+   * on `metricsPort`.
+   */
+  blocks?: { nodeOptions: string; metricsPort: number };
 }
 
 /** serve's TLS and connection settings (src/server/server.ts, tls-settings.ts), for the floor. */
@@ -152,22 +162,24 @@ export function serveServerOptions(): Record<string, unknown> {
   };
 }
 
-/** Starts the floor as JavaScript with serve's certificate and settings; waits until it answers. */
+/** Starts a floor as JavaScript with serve's certificate and settings; waits until it answers. */
 export async function startFloor(options: FloorOptions): Promise<WebhookProcess> {
-  const entry = writeFloorEntry(REPO_ROOT, options.buildDir);
-  const patchFile = join(options.dir, 'floor-patch.json');
-  const settingsFile = join(options.dir, 'floor-server-options.json');
+  const name = options.blocks ? 'blocks-floor' : 'floor';
+  const entry = writeFloorEntry(REPO_ROOT, options.buildDir, options.blocks ? 'blocks-floor-server' : 'floor-server');
+  const patchFile = join(options.dir, `${name}-patch.json`);
+  const settingsFile = join(options.dir, `${name}-server-options.json`);
   writeFileSync(patchFile, JSON.stringify(options.patch));
   writeFileSync(settingsFile, JSON.stringify(serveServerOptions()));
+  const blocksArgs = options.blocks ? ['--body-limit', String(MAX_BODY_BYTES), '--metrics-port', String(options.blocks.metricsPort)] : [];
   const proc = startProcess({
-    name: 'floor webhook',
+    name: `${name} webhook`,
     command: join(REPO_ROOT, 'node_modules/.bin/node'),
-    args: [...(options.nodeArgs ?? []), entry, options.certificates.cert, options.certificates.key, '--port', String(options.port), '--patch', patchFile, '--server-options', settingsFile],
+    args: [...(options.nodeArgs ?? []), entry, options.certificates.cert, options.certificates.key, '--port', String(options.port), '--patch', patchFile, '--server-options', settingsFile, ...blocksArgs],
     cwd: REPO_ROOT,
-    env: cleanEnv(''),
-    logFile: join(options.dir, 'floor.log'),
+    env: cleanEnv(options.blocks?.nodeOptions ?? ''),
+    logFile: join(options.dir, `${name}.log`),
   });
-  // The floor has no /readyz: any answer means it listens.
+  // A floor has no /readyz: any answer means it listens.
   await waitAnswering(proc, options.port, '/readyz', readFileSync(options.certificates.caCert), (s) => s !== 0);
-  return { name: 'floor', port: options.port, process: proc };
+  return { name, port: options.port, process: proc };
 }
