@@ -6,7 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -81,6 +82,43 @@ describe('explain and audit on a real cluster', () => {
     assert.equal(stored.spec.template.spec.terminationGracePeriodSeconds, e.defaults.terminationGracePeriodSeconds.value);
     assert.equal(stored.spec.strategy.rollingUpdate.maxSurge, e.defaults.maxSurge.value);
     assert.equal(stored.spec.strategy.rollingUpdate.maxUnavailable, 0);
+  });
+
+  it('explain reads the cluster through a kubeconfig whose user is an exec credential plugin, as on EKS and GKE', async () => {
+    // Ours serves static credentials; an exec user is handed to client-node
+    // (kube-access.ts). The plugin here prints a real ServiceAccount token
+    // the API server verifies, with only the reads explain makes granted.
+    await mustSucceed(env.kubectl, ['create', 'serviceaccount', 'explainer', '-n', NS]);
+    await mustSucceed(env.kubectl, ['create', 'clusterrole', 'mcp-explainer', '--verb=list', '--resource=mcptransportpolicies.mcp-admission.dev,namespaces']);
+    await mustSucceed(env.kubectl, ['create', 'clusterrolebinding', 'mcp-explainer', '--clusterrole=mcp-explainer', `--serviceaccount=${NS}:explainer`]);
+    const token = (await mustSucceed(env.kubectl, ['create', 'token', 'explainer', '-n', NS])).stdout.trim();
+    const dir = mkdtempSync(join(tmpdir(), 'mcp-admission-exec-'));
+    const plugin = join(dir, 'credential-plugin.sh');
+    const printing = (credential: string) =>
+      `#!/bin/sh\ncat <<'EOF'\n${JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: { token: credential } })}\nEOF\n`;
+    writeFileSync(plugin, printing(token), { mode: 0o755 });
+    const admin = JSON.parse(readFileSync(env.controlPlane.kubeconfig, 'utf8')) as { users: Array<{ name: string; user: unknown }> };
+    admin.users = [{ name: 'admin', user: { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: plugin, interactiveMode: 'Never' } } }];
+    const kubeconfig = join(dir, 'kubeconfig');
+    writeFileSync(kubeconfig, JSON.stringify(admin), { mode: 0o600 });
+    const explain = () => run(process.execPath, ['src/cli/main.ts', 'explain', '-n', NS, '-o', 'json', '--kubeconfig', kubeconfig], { cwd: REPO_ROOT });
+    try {
+      const e = JSON.parse((await explain()).stdout);
+      // The policies the first test applied: read from the cluster, not a default.
+      assert.deepEqual(e.policies, ['cluster-default', 'team-a']);
+      assert.deepEqual(e.defaults.terminationGracePeriodSeconds, { value: 420, from: 'MCPTransportPolicy team-a' });
+      // A credential the API server refuses is an error that says so.
+      writeFileSync(plugin, printing('not-a-token'), { mode: 0o755 });
+      const failed = await explain().then(
+        () => undefined,
+        (err: { code: number; stderr: string }) => err,
+      );
+      assert.ok(failed, 'explain fails when the API server refuses the credential');
+      assert.notEqual(failed.code, 0);
+      assert.match(failed.stderr, /HTTP 401: Unauthorized/, failed.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('review with a label-selected policy and the Namespace in its input answers as the cluster does', async () => {
