@@ -6,17 +6,21 @@
  * **Through the real API server.** On one control plane of the end-to-end
  * harness (etcd + kube-apiserver, CRDs and the cluster default policy
  * installed), MCP Deployments (the ~3 KB SSE Deployment of `reviews.ts`)
- * are created and updated under four admission configurations
- * (`admission-configs.ts`): (i) none, (ii) the floor webhook, (iii)
- * mcp-admission's mutating + validating webhooks, (iv) the equivalent
- * MutatingAdmissionPolicy + ValidatingAdmissionPolicy in CEL. (ii) and (iii)
- * are the same webhook configurations (deploy/admission, pointed at
- * 127.0.0.1), each at its own process (`webhook-processes.ts`): `serve` as
- * production runs it (compiled JavaScript, info logging, policies from the
- * cluster informer, the Node flags the manifests pin) and the floor (bare
- * node:https with serve's certificate and TLS settings, answering serve's
- * patch on /mutate and an allow on /validate). The floor pays every cost the
- * design imposes; what serve adds over it is ours.
+ * are created and updated under five admission configurations
+ * (`admission-configs.ts`): (i) none, (ii) the floor webhook, (ii b) the
+ * floor on the building blocks, (iii) mcp-admission's mutating + validating
+ * webhooks, (iv) the equivalent MutatingAdmissionPolicy +
+ * ValidatingAdmissionPolicy in CEL. (ii), (ii b) and (iii) are the same
+ * webhook configurations (deploy/admission, pointed at 127.0.0.1), each at
+ * its own process (`webhook-processes.ts`): `serve` as production runs it
+ * (compiled JavaScript, info logging, policies from the cluster informer,
+ * the Node flags the manifests pin), the floor (bare node:https with serve's
+ * certificate and TLS settings, answering serve's patch on /mutate and an
+ * allow on /validate) and the blocks floor (the floor's work on express,
+ * zod, pino and prom-client as serve uses them, with serve's Node flags).
+ * The floor pays every cost the design imposes; what serve adds over it is
+ * ours; what the blocks floor adds over it is the building blocks' part of
+ * that, which stays as long as they do.
  *
  * Phases, each with a fresh namespace per configuration:
  * - **back-to-back** creates at each `--concurrency` (POST);
@@ -27,7 +31,7 @@
  * - **policies**: back-to-back creates after `--cluster-policies`
  *   MCPTransportPolicies are in the cluster, read by serve's informer.
  * Each phase's operations are split into rounds run in mirrored order (none,
- * floor, mcp-admission, cel, then back), so a drift in the machine's load
+ * floor, blocks floor, mcp-admission, cel, then back), so a drift in the machine's load
  * weighs on every configuration alike; each round starts with a few
  * unmeasured operations. Every answer is checked for what its configuration
  * should have stored, and one object is read back. Per configuration: client
@@ -41,16 +45,19 @@
  *
  * Flags: `--n 400` (back-to-back creates per configuration and
  * concurrency), `--concurrency 16,1`, `--rounds 2`, `--warmup W` (unmeasured
- * operations per round, default 2 × C), `--paced 40` (paced creates per
+ * operations per round, default 2 × C), `--paced 30` (paced creates per
  * configuration), `--pace 3` (seconds between paced creates), `--updates
- * 200`, `--cluster-policies 1000`, `--policy-n 200` (creates per
+ * 200`, `--blocks-floor c1,paced,update` (the phases, by key: c16, c1, …,
+ * paced, update, policies, that measure the blocks floor too; `none` for
+ * none), `--cluster-policies 1000`, `--policy-n 200` (creates per
  * configuration with the policies in place), `--warm-webhook 300` (creates
  * through each webhook before anything is measured, reported in two halves
  * for serve: cold against warm), `--profile DIR` (serve runs with
  * --cpu-prof and --heap-prof into DIR, and DIR/windows.json holds the
  * back-to-back windows under serve, for `bench/profile-groups.ts`; the
  * floor runs with --cpu-prof too, into DIR/floor.cpuprofile, its windows in
- * DIR/floor-windows.json),
+ * DIR/floor-windows.json, and so is the blocks floor, into
+ * DIR/blocks-floor.cpuprofile and DIR/blocks-floor-windows.json),
  * `--requests 300` and `--scaling-warmup 50` (per scaling cell and path),
  * `--containers 1,10,50`, `--policies 1,10,100,1000`, `--skip-apiserver`,
  * `--skip-scaling`, `--quick` (a smoke run of every phase in about 3
@@ -92,7 +99,8 @@ const { values: flags } = parseArgs({
     concurrency: { type: 'string', default: '16,1' },
     rounds: { type: 'string', default: '2' },
     warmup: { type: 'string' },
-    paced: { type: 'string', default: '40' },
+    // 30, not 40: the blocks floor's paced windows fit the run in 9 minutes.
+    paced: { type: 'string', default: '30' },
     pace: { type: 'string', default: '3' },
     updates: { type: 'string', default: '200' },
     'cluster-policies': { type: 'string', default: '1000' },
@@ -102,6 +110,7 @@ const { values: flags } = parseArgs({
     containers: { type: 'string', default: '1,10,50' },
     policies: { type: 'string', default: '1,10,100,1000' },
     'warm-webhook': { type: 'string', default: '300' },
+    'blocks-floor': { type: 'string', default: 'c1,paced,update' },
     profile: { type: 'string' },
     quick: { type: 'boolean', default: false },
     'skip-apiserver': { type: 'boolean', default: false },
@@ -122,7 +131,15 @@ const rounds = Number(flags.rounds);
 const paceMs = Number(flags.pace) * 1000;
 const clusterPolicyCount = Number(flags['cluster-policies']);
 
-const LABEL: Record<AdmissionConfiguration, string> = { none: '(i) none', floor: '(ii) floor', 'mcp-admission': '(iii) mcp-admission', cel: '(iv) CEL policies' };
+const LABEL: Record<AdmissionConfiguration, string> = {
+  none: '(i) none',
+  floor: '(ii) floor',
+  'blocks-floor': '(ii b) floor on the building blocks',
+  'mcp-admission': '(iii) mcp-admission',
+  cel: '(iv) CEL policies',
+};
+/** The phases (by key) that measure the blocks floor too. */
+const blocksFloorPhases = new Set(flags['blocks-floor'].split(','));
 
 // ---------------------------------------------------------------------------
 // Through the real API server
@@ -151,6 +168,7 @@ interface Cpu {
   etcd: number;
   serve: number;
   floor: number;
+  blocksFloor: number;
   client: number;
 }
 
@@ -166,13 +184,13 @@ interface Accumulated {
   sums: Record<Part | 'serve', { ms: number; count: number }>;
   cpu: Cpu;
   /** VmRSS samples (MB) of each webhook process during this configuration's measured windows. */
-  rss: { serve: number[]; floor: number[] };
+  rss: { serve: number[]; floor: number[]; blocksFloor: number[] };
   loads: number[];
 }
 
 function emptyAccumulated(): Accumulated {
   const sums = Object.fromEntries([...PARTS, 'serve'].map((k) => [k, { ms: 0, count: 0 }])) as Accumulated['sums'];
-  return { latencies: [], errors: 0, seconds: 0, answers: [], names: [], sums, cpu: { apiserver: 0, etcd: 0, serve: 0, floor: 0, client: 0 }, rss: { serve: [], floor: [] }, loads: [] };
+  return { latencies: [], errors: 0, seconds: 0, answers: [], names: [], sums, cpu: { apiserver: 0, etcd: 0, serve: 0, floor: 0, blocksFloor: 0, client: 0 }, rss: { serve: [], floor: [], blocksFloor: [] }, loads: [] };
 }
 
 interface Snapshot {
@@ -188,6 +206,7 @@ interface Measured {
   etcdPid: number;
   serve: WebhookProcess & { metricsPort: number };
   floor: WebhookProcess;
+  blocksFloor: WebhookProcess;
 }
 
 function cpuNow(m: Measured): Cpu {
@@ -197,6 +216,7 @@ function cpuNow(m: Measured): Cpu {
     etcd: threadsCpuSeconds(m.etcdPid),
     serve: threadsCpuSeconds(m.serve.process.pid),
     floor: threadsCpuSeconds(m.floor.process.pid),
+    blocksFloor: threadsCpuSeconds(m.blocksFloor.process.pid),
     client: (client.user + client.system) / 1e6,
   };
 }
@@ -214,6 +234,7 @@ function startRssSampler(m: Measured): () => void {
     if (!rssSink) return;
     rssSink.serve.push(statusMb(m.serve.process.pid, 'VmRSS'));
     rssSink.floor.push(statusMb(m.floor.process.pid, 'VmRSS'));
+    rssSink.blocksFloor.push(statusMb(m.blocksFloor.process.pid, 'VmRSS'));
   }, RSS_SAMPLE_MS);
   return () => clearInterval(timer);
 }
@@ -368,7 +389,7 @@ interface ApiserverRun {
   /** CPU % of one core per process over a few seconds with no requests, after the warm-up. */
   idle: Cpu;
   /** VmHWM (peak RSS since start, MB) of each webhook before the cluster policies and at the end. */
-  peaks: { beforePolicies: { serve: number; floor: number }; end: { serve: number; floor: number } };
+  peaks: Record<'beforePolicies' | 'end', { serve: number; floor: number; blocksFloor: number }>;
   /** serve's VmRSS once it has read the cluster policies, and how long that took. */
   policiesLoaded?: { count: number; seconds: number; serveRssMb: number };
   nodeSettings: string;
@@ -417,17 +438,19 @@ async function installClusterPolicies(m: Measured, count: number): Promise<{ sec
 
 function phasesToRun(): { phases: Phase[]; policyPhase: Phase | undefined } {
   const warmupFor = (c: number) => (flags.warmup !== undefined ? Number(flags.warmup) : 2 * c);
-  const webhooksAndNone: AdmissionConfiguration[] = ['none', 'floor', 'mcp-admission'];
-  const phases: Phase[] = concurrencies.map((c) => ({ key: `c${c}`, title: `back-to-back C=${c}`, verb: 'POST', concurrency: c, paceMs: 0, count: creates, warmup: warmupFor(c), configurations: [...CONFIGURATIONS], profiled: true }));
+  // The blocks floor where asked for, in its place in the rounds' order.
+  const measuring = (key: string, configurations: readonly AdmissionConfiguration[]) => configurations.filter((k) => k !== 'blocks-floor' || blocksFloorPhases.has(key));
+  const webhooksAndNone = (key: string) => measuring(key, ['none', 'floor', 'blocks-floor', 'mcp-admission']);
+  const phases: Phase[] = concurrencies.map((c) => ({ key: `c${c}`, title: `back-to-back C=${c}`, verb: 'POST', concurrency: c, paceMs: 0, count: creates, warmup: warmupFor(c), configurations: measuring(`c${c}`, CONFIGURATIONS), profiled: true }));
   if (Number(flags.paced) > 0) {
-    phases.push({ key: 'paced', title: `paced, one create every ${flags.pace} s`, verb: 'POST', concurrency: 1, paceMs, count: Number(flags.paced), warmup: 1, configurations: webhooksAndNone, profiled: false });
+    phases.push({ key: 'paced', title: `paced, one create every ${flags.pace} s`, verb: 'POST', concurrency: 1, paceMs, count: Number(flags.paced), warmup: 1, configurations: webhooksAndNone('paced'), profiled: false });
   }
   if (Number(flags.updates) > 0) {
-    phases.push({ key: 'update', title: 'update (PUT) C=1', verb: 'PUT', concurrency: 1, paceMs: 0, count: Number(flags.updates), warmup: warmupFor(1), configurations: webhooksAndNone, profiled: false });
+    phases.push({ key: 'update', title: 'update (PUT) C=1', verb: 'PUT', concurrency: 1, paceMs: 0, count: Number(flags.updates), warmup: warmupFor(1), configurations: webhooksAndNone('update'), profiled: false });
   }
   const policyPhase: Phase | undefined =
     clusterPolicyCount > 0 && Number(flags['policy-n']) > 0
-      ? { key: 'policies', title: `back-to-back C=1, ${clusterPolicyCount} cluster policies`, verb: 'POST', concurrency: 1, paceMs: 0, count: Number(flags['policy-n']), warmup: warmupFor(1), configurations: webhooksAndNone, profiled: false }
+      ? { key: 'policies', title: `back-to-back C=1, ${clusterPolicyCount} cluster policies`, verb: 'POST', concurrency: 1, paceMs: 0, count: Number(flags['policy-n']), warmup: warmupFor(1), configurations: webhooksAndNone('policies'), profiled: false }
       : undefined;
   return { phases, policyPhase };
 }
@@ -440,24 +463,36 @@ async function throughApiserver(progress: (s: string) => void): Promise<Apiserve
   const processes: WebhookProcess[] = [];
   const profileWindows: [number, number][] = [];
   const floorProfileWindows: [number, number][] = [];
+  const blocksFloorProfileWindows: [number, number][] = [];
   let stopSampler = () => undefined as void;
   try {
     const version = (await mustAnswer<{ gitVersion: string }>(api.send('GET', '/version'), 'GET /version')).gitVersion;
     const node = manifestNodeOptions();
     const buildDir = `${RESULTS}build/`;
     const entry = buildForBenchmark(REPO_ROOT, buildDir);
-    const [certificates, [servePort, metricsPort, floorPort]] = await Promise.all([generateWebhookCertificates(join(env.dir, 'webhook-certs')), freePorts(3)]);
+    const [certificates, [servePort, metricsPort, floorPort, blocksPort, blocksMetricsPort]] = await Promise.all([generateWebhookCertificates(join(env.dir, 'webhook-certs')), freePorts(5)]);
     const profileArgs = flags.profile ? ['--cpu-prof', '--cpu-prof-dir', flags.profile, '--cpu-prof-name', 'serve.cpuprofile', '--heap-prof', '--heap-prof-dir', flags.profile, '--heap-prof-name', 'serve.heapprofile'] : [];
     // The floor is profiled the same way, so the costs both pay (TLS, node:http) show as common.
-    const floorProfileArgs = flags.profile ? ['--cpu-prof', '--cpu-prof-dir', flags.profile, '--cpu-prof-name', 'floor.cpuprofile'] : [];
+    const floorProfileArgs = (name: string) => (flags.profile ? ['--cpu-prof', '--cpu-prof-dir', flags.profile, '--cpu-prof-name', `${name}.cpuprofile`] : []);
     if (flags.profile) mkdirSync(flags.profile, { recursive: true });
     const serve = await startServe({ entry, dir: env.dir, port: servePort!, metricsPort: metricsPort!, certificates, kubeconfig: env.controlPlane.kubeconfig, nodeArgs: [...node.flags, ...profileArgs], nodeOptions: node.nodeOptions });
     processes.push(serve);
     const servePatch = await servePatchFor(servePort!, certificates.caCert, 'bench-warm');
-    const floor = await startFloor({ buildDir, dir: env.dir, port: floorPort!, certificates, patch: servePatch, nodeArgs: floorProfileArgs });
+    const floor = await startFloor({ buildDir, dir: env.dir, port: floorPort!, certificates, patch: servePatch, nodeArgs: floorProfileArgs('floor') });
     processes.push(floor);
-    progress(`  serve (compiled, info logging, cluster policies; Node flags: ${node.source}) pid ${serve.process.pid}; floor pid ${floor.process.pid}, answering serve's ${servePatch.length}-operation patch\n`);
-    const m: Measured = { api, apiserverPid: env.controlPlane.apiserver.pid, etcdPid: env.controlPlane.etcd.pid, serve: { ...serve, metricsPort: metricsPort! }, floor };
+    // The blocks floor runs with serve's Node flags, as serve does.
+    const blocksFloor = await startFloor({
+      buildDir,
+      dir: env.dir,
+      port: blocksPort!,
+      certificates,
+      patch: servePatch,
+      nodeArgs: [...node.flags, ...floorProfileArgs('blocks-floor')],
+      blocks: { nodeOptions: node.nodeOptions, metricsPort: blocksMetricsPort! },
+    });
+    processes.push(blocksFloor);
+    progress(`  serve (compiled, info logging, cluster policies; Node flags: ${node.source}) pid ${serve.process.pid}; floor pid ${floor.process.pid} and blocks floor pid ${blocksFloor.process.pid}, answering serve's ${servePatch.length}-operation patch\n`);
+    const m: Measured = { api, apiserverPid: env.controlPlane.apiserver.pid, etcdPid: env.controlPlane.etcd.pid, serve: { ...serve, metricsPort: metricsPort! }, floor, blocksFloor };
     stopSampler = startRssSampler(m);
 
     const namespace = (phase: Phase, configuration: AdmissionConfiguration) => `bench-${phase.key}-${configuration}`;
@@ -465,7 +500,7 @@ async function throughApiserver(progress: (s: string) => void): Promise<Apiserve
     for (const name of namespaces) {
       await mustAnswer(api.send('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }), `create namespace ${name}`);
     }
-    const admission = admissionSwitch(env.kubectl, api, 'bench-probe', { serve: { port: servePort!, metricsPort: metricsPort! }, floor: { port: floorPort! }, caBundle: certificates.caBundle });
+    const admission = admissionSwitch(env.kubectl, api, 'bench-probe', { serve: { port: servePort!, metricsPort: metricsPort! }, floor: { port: floorPort! }, blocksFloor: { port: blocksPort!, metricsPort: blocksMetricsPort! }, caBundle: certificates.caBundle });
     const switchMs: number[] = [];
     let current: AdmissionConfiguration | undefined;
     const use = async (configuration: AdmissionConfiguration) => {
@@ -475,16 +510,18 @@ async function throughApiserver(progress: (s: string) => void): Promise<Apiserve
     };
 
     // A webhook that has served a few hundred reviews runs optimized code; a
-    // fresh one does not. Warm both first, so each round's few warm-up
+    // fresh one does not. Warm each first, so each round's few warm-up
     // operations suffice, and report the difference for serve.
     const warmUp: WarmUp = { concurrency: Math.max(...concurrencies), halves: [] };
     const warmCount = Number(flags['warm-webhook']);
     let warmIndex = 0;
     const warmBodies = (count: number) => Array.from({ length: count }, () => createOf(`warm-${warmIndex++}`, 'bench-warm'));
     if (warmCount > 0) {
-      await use('floor');
-      const warmed = await runOperations(api, warmBodies(warmCount), warmUp.concurrency);
-      if (warmed.errors) throw new Error(`floor warm-up: ${warmed.firstError}`);
+      for (const floorOf of ['floor', 'blocks-floor'] as const) {
+        await use(floorOf);
+        const warmed = await runOperations(api, warmBodies(warmCount), warmUp.concurrency);
+        if (warmed.errors) throw new Error(`${floorOf} warm-up: ${warmed.firstError}`);
+      }
       await use('mcp-admission');
       for (let half = 0; half < 2; half++) {
         const count = Math.floor(warmCount / 2);
@@ -531,6 +568,7 @@ async function throughApiserver(progress: (s: string) => void): Promise<Apiserve
           const { result: run, before, after, micros } = await measured(m, () => runOperations(api, operations, phase.concurrency, phase.paceMs), acc.rss);
           if (flags.profile && phase.profiled && configuration === 'mcp-admission') profileWindows.push(micros);
           if (flags.profile && phase.profiled && configuration === 'floor') floorProfileWindows.push(micros);
+          if (flags.profile && phase.profiled && configuration === 'blocks-floor') blocksFloorProfileWindows.push(micros);
           accumulate(acc, phase.verb, before, after);
           acc.latencies.push(...run.latencies);
           acc.answers.push(...run.answers);
@@ -563,7 +601,7 @@ async function throughApiserver(progress: (s: string) => void): Promise<Apiserve
     };
 
     for (const phase of phases) await runPhase(phase);
-    const hwm = () => ({ serve: statusMb(serve.process.pid, 'VmHWM'), floor: statusMb(floor.process.pid, 'VmHWM') });
+    const hwm = () => ({ serve: statusMb(serve.process.pid, 'VmHWM'), floor: statusMb(floor.process.pid, 'VmHWM'), blocksFloor: statusMb(blocksFloor.process.pid, 'VmHWM') });
     const beforePolicies = hwm();
     let policiesLoaded: ApiserverRun['policiesLoaded'];
     if (policyPhase) {
@@ -577,6 +615,7 @@ async function throughApiserver(progress: (s: string) => void): Promise<Apiserve
     if (flags.profile) {
       writeFileSync(join(flags.profile, 'windows.json'), JSON.stringify({ clock: 'CLOCK_MONOTONIC microseconds', windows: profileWindows }));
       writeFileSync(join(flags.profile, 'floor-windows.json'), JSON.stringify({ clock: 'CLOCK_MONOTONIC microseconds', windows: floorProfileWindows }));
+      writeFileSync(join(flags.profile, 'blocks-floor-windows.json'), JSON.stringify({ clock: 'CLOCK_MONOTONIC microseconds', windows: blocksFloorProfileWindows }));
     }
     return { results, version, switchMs, warmUp, idle, peaks, ...(policiesLoaded && { policiesLoaded }), nodeSettings: node.source, servePatch };
   } finally {
@@ -599,6 +638,17 @@ async function throughApiserver(progress: (s: string) => void): Promise<Apiserve
   }
 }
 
+/** Which process's CPU and RSS a webhook configuration measures. */
+const PROCESS_OF = { floor: 'floor', 'blocks-floor': 'blocksFloor', 'mcp-admission': 'serve' } as const;
+
+/** A webhook process in its configuration's windows: CPU ms per operation (also net of idle) and RSS MB. */
+interface Figures {
+  cpu: number;
+  net: number;
+  rss: number;
+  rssMax: number;
+}
+
 function median(values: number[]): number {
   return percentile(sorted(values), 50);
 }
@@ -607,6 +657,7 @@ interface Tables {
   latency: string;
   floor: string;
   webhooks: string;
+  blocks: string;
   ratios: string;
   breakdown: string;
   cpu: string;
@@ -665,17 +716,20 @@ function apiserverTables(run: ApiserverRun): Tables {
   );
 
   // Each webhook process in its own windows: CPU per operation and RSS.
+  const figures = (phase: Phase, k: 'floor' | 'blocks-floor' | 'mcp-admission') => {
+    const process = PROCESS_OF[k];
+    const { acc } = find(phase, k)!;
+    const perOp = (cpu: number) => (cpu * 1000) / acc.latencies.length;
+    return {
+      cpu: perOp(acc.cpu[process]),
+      net: perOp(acc.cpu[process] - (idle[process] / 100) * acc.seconds),
+      rss: median(acc.rss[process]),
+      rssMax: Math.max(...acc.rss[process]),
+    };
+  };
   const webhookRows = phases.map((phase) => {
-    const f = find(phase, 'floor')!;
-    const s = find(phase, 'mcp-admission')!;
-    const perOp = (acc: Accumulated, cpu: number) => (cpu * 1000) / acc.latencies.length;
-    const net = (acc: Accumulated, cpu: number, idlePercent: number) => perOp(acc, cpu - (idlePercent / 100) * acc.seconds);
-    const cpuF = perOp(f.acc, f.acc.cpu.floor);
-    const cpuS = perOp(s.acc, s.acc.cpu.serve);
-    const netF = net(f.acc, f.acc.cpu.floor, idle.floor);
-    const netS = net(s.acc, s.acc.cpu.serve, idle.serve);
-    const rssF = median(f.acc.rss.floor);
-    const rssS = median(s.acc.rss.serve);
+    const { cpu: cpuF, net: netF, rss: rssF, rssMax: rssMaxF } = figures(phase, 'floor');
+    const { cpu: cpuS, net: netS, rss: rssS, rssMax: rssMaxS } = figures(phase, 'mcp-admission');
     // Paced, the operations are seconds apart and what a process burns idle
     // (timers, informers) outweighs them: judged net of idle. Back to back,
     // as measured.
@@ -691,15 +745,47 @@ function apiserverTables(run: ApiserverRun): Tables {
       fixed(netS, 2),
       `${fixed(netS / netF, 2)}${phase.paceMs > 0 ? (cpuRatio <= TARGET_CPU_VS_FLOOR ? ' (ok)' : ' (MISS)') : ''}`,
       fixed(rssF, 0),
-      fixed(Math.max(...f.acc.rss.floor), 0),
+      fixed(rssMaxF, 0),
       fixed(rssS, 0),
-      fixed(Math.max(...s.acc.rss.serve), 0),
+      fixed(rssMaxS, 0),
       `${fixed(rssRatio, 2)}${rssRatio <= TARGET_RSS_VS_FLOOR ? ' (ok)' : ' (MISS)'}`,
     ];
   });
   const webhooks = markdownTable(
     ['phase', 'floor CPU ms/op', 'serve CPU ms/op', `serve/floor CPU (≤ ${TARGET_CPU_VS_FLOOR})`, 'floor net of idle', 'serve net of idle', 'serve/floor net', 'floor RSS steady MB', 'floor RSS max MB', 'serve RSS steady MB', 'serve RSS max MB', `serve/floor steady RSS (≤ ${TARGET_RSS_VS_FLOOR})`],
     webhookRows,
+  );
+
+  // The blocks floor beside the floor and serve, where it was measured: what
+  // of serve's excess over the floor the building blocks account for. No
+  // target: these say what is left to cut.
+  const blocksRows = phases
+    .filter((phase) => phase.configurations.includes('blocks-floor'))
+    .map((phase) => {
+      const cells: string[] = [phase.title];
+      const p50: number[] = [];
+      for (const p of [50, 90]) {
+        const none = stat(phase, 'none', p);
+        const [floorAdded, blocksAdded, serveAdded] = (['floor', 'blocks-floor', 'mcp-admission'] as const).map((k) => stat(phase, k, p) - none) as [number, number, number];
+        if (p === 50) p50.push(serveAdded / blocksAdded, blocksAdded / floorAdded);
+        cells.push(fixed(stat(phase, 'blocks-floor', p), 2), fixed(blocksAdded, 2), fixed(blocksAdded / floorAdded, 2), fixed(serveAdded / blocksAdded, 2), fixed(serveAdded / floorAdded, 2));
+      }
+      const [f, b, s] = (['floor', 'blocks-floor', 'mcp-admission'] as const).map((k) => figures(phase, k)) as [Figures, Figures, Figures];
+      // Paced, CPU net of idle, as above.
+      const cpu = (x: Figures) => (phase.paceMs > 0 ? x.net : x.cpu);
+      cells.push(fixed(cpu(b), 2), fixed(cpu(b) / cpu(f), 2), fixed(cpu(s) / cpu(b), 2), fixed(cpu(s) / cpu(f), 2), fixed(b.rss, 0), fixed(b.rssMax, 0), fixed(b.rss / f.rss, 2), fixed(s.rss / b.rss, 2), fixed(s.rss / f.rss, 2));
+      verdicts.push(`- ${phase.title}: against the blocks floor, serve's added latency ${fixed(p50[0]!, 2)} at p50 and its CPU per operation ${fixed(cpu(s) / cpu(b), 2)}, steady RSS ${fixed(s.rss / b.rss, 2)} (the blocks floor over the floor: ${fixed(p50[1]!, 2)}, ${fixed(cpu(b) / cpu(f), 2)}, ${fixed(b.rss / f.rss, 2)})`);
+      return cells;
+    });
+  const blocks = markdownTable(
+    [
+      'phase',
+      'blocks p50', 'blocks added p50', 'blocks/floor added p50', 'serve/blocks added p50', 'serve/floor added p50',
+      'blocks p90', 'blocks added p90', 'blocks/floor added p90', 'serve/blocks added p90', 'serve/floor added p90',
+      'blocks CPU ms/op (paced: net of idle)', 'blocks/floor CPU', 'serve/blocks CPU', 'serve/floor CPU',
+      'blocks RSS steady MB', 'blocks RSS max MB', 'blocks/floor steady RSS', 'serve/blocks steady RSS', 'serve/floor steady RSS',
+    ],
+    blocksRows,
   );
 
   // Issue 7's figures at each concurrency: mcp-admission against none and CEL.
@@ -732,7 +818,7 @@ function apiserverTables(run: ApiserverRun): Tables {
 
   const ms = (acc: Accumulated, part: Part | 'serve') => (acc.sums[part].count ? acc.sums[part].ms / acc.sums[part].count : NaN);
   const perOp = (acc: Accumulated, part: Part | 'serve') => acc.sums[part].count / acc.latencies.length;
-  const webhook = (k: AdmissionConfiguration) => k === 'mcp-admission' || k === 'floor';
+  const webhook = (k: AdmissionConfiguration) => k === 'mcp-admission' || k === 'floor' || k === 'blocks-floor';
   const breakdown = markdownTable(
     ['phase', 'configuration', 'client mean ms', 'API server request mean ms', 'mutating admission ms', 'validating admission ms', 'webhook /mutate call ms × calls/op', 'webhook /validate call ms × calls/op', 'serve decision ms', 'MutatingAdmissionPolicy plugin ms', 'ValidatingAdmissionPolicy plugin ms'],
     results.map(({ phase, configuration, acc }) => [
@@ -751,18 +837,19 @@ function apiserverTables(run: ApiserverRun): Tables {
   );
 
   const cpu = markdownTable(
-    ['phase', 'configuration', 'kube-apiserver CPU ms/op', 'etcd', 'serve', 'floor', 'client', 'total', 'total CPU % (of one core)'],
+    ['phase', 'configuration', 'kube-apiserver CPU ms/op', 'etcd', 'serve', 'floor', 'blocks floor', 'client', 'total', 'total CPU % (of one core)'],
     results.map(({ phase, configuration, acc }) => {
       const per = (s: number) => fixed((s * 1000) / acc.latencies.length, 2);
-      const busy = acc.cpu.apiserver + acc.cpu.etcd + acc.cpu.serve + acc.cpu.floor + acc.cpu.client;
-      return [phase.title, LABEL[configuration], per(acc.cpu.apiserver), per(acc.cpu.etcd), per(acc.cpu.serve) + (configuration === 'mcp-admission' ? '' : ' (idle)'), per(acc.cpu.floor) + (configuration === 'floor' ? '' : ' (idle)'), per(acc.cpu.client), per(busy), fixed((busy / acc.seconds) * 100, 0)];
+      const busy = acc.cpu.apiserver + acc.cpu.etcd + acc.cpu.serve + acc.cpu.floor + acc.cpu.blocksFloor + acc.cpu.client;
+      const webhookCpu = (k: keyof typeof PROCESS_OF) => per(acc.cpu[PROCESS_OF[k]]) + (configuration === k ? '' : ' (idle)');
+      return [phase.title, LABEL[configuration], per(acc.cpu.apiserver), per(acc.cpu.etcd), webhookCpu('mcp-admission'), webhookCpu('floor'), webhookCpu('blocks-floor'), per(acc.cpu.client), per(busy), fixed((busy / acc.seconds) * 100, 0)];
     }),
   );
   for (const r of results) {
     if (r.wrong > 0 || r.readBack !== 'ok') verdicts.push(`- ${r.phase.title} ${LABEL[r.configuration]}: ${r.wrong} stored objects not as expected (${r.firstWrong ?? r.readBack})`);
     if (r.acc.errors > 0) verdicts.push(`- ${r.phase.title} ${LABEL[r.configuration]}: ${r.acc.errors} failed operations (${r.acc.firstError})`);
   }
-  return { latency, floor, webhooks, ratios, breakdown, cpu, verdict: verdicts.join('\n') };
+  return { latency, floor, webhooks, blocks, ratios, breakdown, cpu, verdict: verdicts.join('\n') };
 }
 
 // ---------------------------------------------------------------------------
@@ -799,14 +886,15 @@ async function main(): Promise<void> {
     out(`\nthrough the API server: ${creates} back-to-back creates per configuration at C=${concurrencies.join(', ')}; ${flags.paced} paced creates (one every ${flags.pace} s); ${flags.updates} updates; ${flags['policy-n']} creates with ${clusterPolicyCount} cluster policies; ${rounds} mirrored rounds${flags.profile ? `; serve profiled into ${flags.profile}` : ''}\n`);
     const run = await throughApiserver(out);
     const { version, switchMs, warmUp, idle, peaks, policiesLoaded } = run;
-    const idleLine = `Idle, 3 s with no requests after the warm-up: kube-apiserver ${fixed(idle.apiserver, 1)}%, etcd ${fixed(idle.etcd, 1)}%, serve ${fixed(idle.serve, 1)}%, floor ${fixed(idle.floor, 1)}% of one core.`;
-    const peakLine = `Peak RSS (VmHWM, start-up included): serve ${fixed(peaks.beforePolicies.serve, 0)} MB, floor ${fixed(peaks.beforePolicies.floor, 0)} MB before the cluster policies; serve ${fixed(peaks.end.serve, 0)} MB, floor ${fixed(peaks.end.floor, 0)} MB at the end.${policiesLoaded ? ` serve read ${policiesLoaded.count} MCPTransportPolicies in ${fixed(policiesLoaded.seconds, 1)} s (created and held), RSS then ${fixed(policiesLoaded.serveRssMb, 0)} MB.` : ''}`;
+    const idleLine = `Idle, 3 s with no requests after the warm-up: kube-apiserver ${fixed(idle.apiserver, 1)}%, etcd ${fixed(idle.etcd, 1)}%, serve ${fixed(idle.serve, 1)}%, floor ${fixed(idle.floor, 1)}%, blocks floor ${fixed(idle.blocksFloor, 1)}% of one core.`;
+    const peaksOf = (p: ApiserverRun['peaks']['end']) => `serve ${fixed(p.serve, 0)} MB, floor ${fixed(p.floor, 0)} MB, blocks floor ${fixed(p.blocksFloor, 0)} MB`;
+    const peakLine = `Peak RSS (VmHWM, start-up included): ${peaksOf(peaks.beforePolicies)} before the cluster policies; ${peaksOf(peaks.end)} at the end.${policiesLoaded ? ` serve read ${policiesLoaded.count} MCPTransportPolicies in ${fixed(policiesLoaded.seconds, 1)} s (created and held), RSS then ${fixed(policiesLoaded.serveRssMb, 0)} MB.` : ''}`;
     const warm = warmUp.halves
       .map((h, i) => `${i === 0 ? 'first' : 'second'} ${h.creates}: p50 ${fixed(h.p50, 2)} ms, p99 ${fixed(h.p99, 2)} ms, serve CPU ${fixed(h.serveCpuMs, 2)} ms/create`)
       .join('; ');
-    const settingsLine = `serve: compiled JavaScript (tsconfig.build.json), default (info) logging to a file, policies from the cluster informer (--kubeconfig), Node flags from the manifests: ${run.nodeSettings}${flags.profile ? `; profiled (--cpu-prof, --heap-prof into ${flags.profile}): figures carry the profiler's cost` : ''}. Floor: bare node:https, serve's certificate, TLS and connection settings, answering serve's ${run.servePatch.length}-operation patch (${run.servePatch.map((op) => (op as { op: string; path: string }).op + ' ' + (op as { path: string }).path).join(', ')}) on /mutate and an allow on /validate.`;
+    const settingsLine = `serve: compiled JavaScript (tsconfig.build.json), default (info) logging to a file, policies from the cluster informer (--kubeconfig), Node flags from the manifests: ${run.nodeSettings}${flags.profile ? `; profiled (--cpu-prof, --heap-prof into ${flags.profile}): figures carry the profiler's cost` : ''}. Floor: bare node:https, serve's certificate, TLS and connection settings, answering serve's ${run.servePatch.length}-operation patch (${run.servePatch.map((op) => (op as { op: string; path: string }).op + ' ' + (op as { path: string }).path).join(', ')}) on /mutate and an allow on /validate, with Node's defaults. Blocks floor: the same answers from an express app (x-powered-by and ETag off, express.raw under serve's 7 MiB limit) with serve's envelope check (JSON.parse and zod), an info log line per review with serve's fields written asynchronously by serve's logger, serve's request histogram observed with its five labels, and serve's Node flags; no informer. Blocks floor in: ${flags['blocks-floor']}.`;
     const t = apiserverTables(run);
-    out(`\n${t.latency}\n\nserve against the floor (ms; added = over none):\n${t.floor}\n\nwebhook processes (CPU per operation in their own windows; RSS sampled every ${RSS_SAMPLE_MS} ms in them):\n${t.webhooks}\n${peakLine}\n\n${t.ratios}\n\n${t.verdict}\n\nwhere the time goes (means from the API server's and serve's metrics):\n${t.breakdown}\n\nCPU per operation:\n${t.cpu}\n${idleLine}\n`);
+    out(`\n${t.latency}\n\nserve against the floor (ms; added = over none):\n${t.floor}\n\nwebhook processes (CPU per operation in their own windows; RSS sampled every ${RSS_SAMPLE_MS} ms in them):\n${t.webhooks}\n${peakLine}\n\nthe floor on the building blocks beside the floor and serve (added = over none; CPU paced net of idle):\n${t.blocks}\n\n${t.ratios}\n\n${t.verdict}\n\nwhere the time goes (means from the API server's and serve's metrics):\n${t.breakdown}\n\nCPU per operation:\n${t.cpu}\n${idleLine}\n`);
     out(`kube-apiserver ${version}; ${settingsLine}\nadmission switches took ${switchMs.map((ms) => (ms / 1000).toFixed(1)).join(', ')} s\nwebhook warm-up before measuring (C=${warmUp.concurrency}, mcp-admission): ${warm}\n`);
     sections.push(
       '',
@@ -825,6 +913,10 @@ async function main(): Promise<void> {
       t.webhooks,
       '',
       peakLine,
+      '',
+      "The floor on the building blocks (ii b) beside the floor and serve, in the phases that measured it: added latency over none at p50 and p90, the webhook process's CPU per operation (paced: net of idle) and its RSS, and the ratios between the three. It does the floor's work on express, zod, pino and prom-client as serve uses them (serve's envelope check, logger and request histogram), with serve's Node flags, and holds no informer: serve's policy and front-door watches are costs it does not pay.",
+      '',
+      t.blocks,
       '',
       t.ratios,
       '',

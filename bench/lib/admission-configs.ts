@@ -5,6 +5,8 @@
  * - `none`: no webhook configuration, no admission policy;
  * - `floor`: the same webhook configurations pointed at the floor webhook
  *   (`floor-server.ts`), which answers serve's patch without deciding;
+ * - `blocks-floor`: the same, pointed at the floor on the building blocks
+ *   (`blocks-floor-server.ts`: express, zod, pino, prom-client);
  * - `mcp-admission`: the webhook configurations of deploy/overlays/local
  *   (deploy/admission pointed at 127.0.0.1), as the end-to-end harness
  *   registers them (mutating and validating);
@@ -27,7 +29,7 @@ import { mcpDeploymentObject } from './workloads.ts';
 
 type Json = Record<string, any>;
 
-export const CONFIGURATIONS = ['none', 'floor', 'mcp-admission', 'cel'] as const;
+export const CONFIGURATIONS = ['none', 'floor', 'blocks-floor', 'mcp-admission', 'cel'] as const;
 export type AdmissionConfiguration = (typeof CONFIGURATIONS)[number];
 
 /** What the configuration should have done to the padded SSE Deployment; undefined when it did. */
@@ -43,7 +45,8 @@ export function checkStored(configuration: AdmissionConfiguration, object: Json)
   switch (configuration) {
     case 'none':
       return untouched && !byWebhook && !byCel ? undefined : `expected untouched, got ${seen}`;
-    case 'floor': // the floor answers serve's patch: the same stored object
+    case 'floor': // the floors answer serve's patch: the same stored object
+    case 'blocks-floor':
     case 'mcp-admission':
       return safe && byWebhook && !byCel ? undefined : `expected made safe by mcp-admission's patch alone, got ${seen}`;
     case 'cel':
@@ -58,7 +61,7 @@ function validatingWebhookCalls(metrics: string): number {
   return total(parseMetrics(metrics), 'apiserver_admission_webhook_admission_duration_seconds_count', (l) => l.name === VALIDATING_WEBHOOK);
 }
 
-/** Reviews serve has answered so far, from its own metrics. */
+/** Reviews serve (or the blocks floor, with serve's histogram) has answered so far, from its own metrics. */
 async function serveReviews(metricsPort: number): Promise<number> {
   return total(parseMetrics(await plainMetrics(metricsPort)), 'mcp_admission_request_duration_seconds_count');
 }
@@ -67,6 +70,8 @@ async function serveReviews(metricsPort: number): Promise<number> {
 export interface AdmissionTargets {
   serve: { port: number; metricsPort: number };
   floor: { port: number };
+  /** The floor on the building blocks, when the run has one. */
+  blocksFloor?: { port: number; metricsPort: number };
   caBundle: string;
 }
 
@@ -102,20 +107,25 @@ export function admissionSwitch(kubectl: Kubectl, api: ApiClient, probeNamespace
    * webhook by the API server's call count, the ValidatingAdmissionPolicy by
    * what it refuses (with no mutation, both validators refuse the untouched
    * object, so `none` needs the one dry run). serve and the floor answer
-   * alike; serve's own request count tells which one the API server calls.
+   * alike; serve's own request count tells which one the API server calls,
+   * and the blocks floor's (serve's histogram) whether it is that one.
    */
   async function inEffect(configuration: AdmissionConfiguration): Promise<string | undefined> {
     const callsBefore = validatingWebhookCalls((await api.send('GET', '/metrics')).body);
+    const blocks = targets.blocksFloor;
     const serveBefore = await serveReviews(targets.serve.metricsPort);
+    const blocksBefore = blocks ? await serveReviews(blocks.metricsPort) : 0;
     const answer = await dryRun(probe);
     const called = validatingWebhookCalls((await api.send('GET', '/metrics')).body) > callsBefore;
     const serveCalled = (await serveReviews(targets.serve.metricsPort)) > serveBefore;
+    const blocksCalled = blocks ? (await serveReviews(blocks.metricsPort)) > blocksBefore : false;
     if (answer.status !== 201) return `dry run: HTTP ${answer.status}: ${answer.body.slice(0, 300)}`;
     const stored = checkStored(configuration, JSON.parse(answer.body) as Json);
     if (stored) return stored;
     if (serveCalled !== (configuration === 'mcp-admission')) return `serve ${serveCalled ? 'still' : 'not yet'} called`;
+    if (blocksCalled !== (configuration === 'blocks-floor')) return `blocks floor ${blocksCalled ? 'still' : 'not yet'} called`;
     if (configuration === 'none') return undefined;
-    const webhooks = configuration === 'mcp-admission' || configuration === 'floor';
+    const webhooks = configuration === 'mcp-admission' || configuration === 'floor' || configuration === 'blocks-floor';
     if (called !== webhooks) return `validating webhook ${called ? 'still' : 'not yet'} called`;
     if (webhooks) {
       const short = await dryRun(shortGrace);
@@ -135,6 +145,10 @@ export function admissionSwitch(kubectl: Kubectl, api: ApiClient, probeNamespace
       // Applied over each other: the URLs change in place, as a rollout to a new address would.
       if (configuration === 'mcp-admission') await installWebhookConfigurations(kubectl, targets.serve.port, targets.caBundle);
       if (configuration === 'floor') await installWebhookConfigurations(kubectl, targets.floor.port, targets.caBundle);
+      if (configuration === 'blocks-floor') {
+        if (!targets.blocksFloor) throw new Error('no blocks floor in this run');
+        await installWebhookConfigurations(kubectl, targets.blocksFloor.port, targets.caBundle);
+      }
       if (configuration === 'cel') await mustSucceed(kubectl, ['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: cel }) });
       // Two dry runs in a row must agree: every informer has caught up.
       let last = 'no dry run yet';
