@@ -5,6 +5,7 @@
  * milliseconds (DESIGN.md "Status and metrics").
  */
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { isoTime } from './log-time.ts';
 
 /**
  * Lines gathered before the asynchronous destination writes them: one
@@ -39,7 +40,8 @@ export function createLogger(
 ): Logger {
   const settings: LoggerOptions = {
     ...options,
-    timestamp: pino.stdTimeFunctions.isoTime,
+    // pino's isoTime, the same text, without a Date per line (log-time.ts).
+    timestamp: isoTime,
     formatters: { level: (label) => ({ level: label }) },
   };
   if (destination) return pino(settings, destination);
