@@ -17,6 +17,7 @@ import { SettingsUnavailableError } from '../settings/settings-unavailable.ts';
 import { ByteBudget, waitForBodyBudget } from './body-budget.ts';
 import { clip, identifierProblem, loggable, MAX_ERROR_MESSAGE_LENGTH } from './bounds.ts';
 import { countFindings, type AdmissionMetrics } from './metrics.ts';
+import { requestRecorder, type RequestRecorder } from './request-recorder.ts';
 
 /**
  * Largest AdmissionReview accepted. The API server caps objects at 3 MiB
@@ -71,8 +72,9 @@ export function createApp(deps: AppDeps): express.Express {
 
   const budget = waitForBodyBudget(deps.bodyBudget ?? new ByteBudget(IN_FLIGHT_BODY_BYTES), { smallBytes: SMALL_BODY_BYTES, maxBodyBytes: MAX_BODY_BYTES });
   const body = express.raw({ type: () => true, limit: MAX_BODY_BYTES });
-  app.post('/mutate', budget, body, (req, res) => handleAdmissionReview(req, res, 'mutate', mutateRequest, deps));
-  app.post('/validate', budget, body, (req, res) => handleAdmissionReview(req, res, 'validate', validateRequest, deps));
+  const record = requestRecorder(deps.metrics.requests);
+  app.post('/mutate', budget, body, (req, res) => handleAdmissionReview(req, res, 'mutate', mutateRequest, deps, record));
+  app.post('/validate', budget, body, (req, res) => handleAdmissionReview(req, res, 'validate', validateRequest, deps, record));
 
   app.use((_req, res) => void res.status(404).json({ error: 'not found: POST /mutate or /validate' }));
   const onError: ErrorRequestHandler = (err: { status?: number; type?: string; message?: string }, _req, res, _next) => {
@@ -99,14 +101,14 @@ function errorReview(apiVersion: string | undefined, uid: string, code: number, 
   return completeReview((apiVersion ?? 'admission.k8s.io/v1') as 'admission.k8s.io/v1', uid, errored(code, clip(message, MAX_ERROR_MESSAGE_LENGTH)));
 }
 
-function handleAdmissionReview(req: Request, res: Response, webhook: 'mutate' | 'validate', decide: Webhook, deps: AppDeps): void {
+function handleAdmissionReview(req: Request, res: Response, webhook: 'mutate' | 'validate', decide: Webhook, deps: AppDeps, record: RequestRecorder): void {
   const started = process.hrtime.bigint();
   const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
   const decoded = decodeAdmissionReview(body, req.headers['content-type']);
   const seconds = () => Number(process.hrtime.bigint() - started) / 1e9;
 
   if (!decoded.ok) {
-    deps.metrics.requests.observe({ webhook, operation: 'unknown', kind: 'unknown', decision: 'invalid', dry_run: 'false' }, seconds());
+    record(webhook, 'unknown', 'unknown', 'invalid', false, seconds());
     deps.logger.warn({ webhook, uid: loggable(decoded.uid), code: decoded.code, reason: loggable(decoded.message) }, 'rejected malformed AdmissionReview');
     const status = decoded.uid ? 200 : decoded.code;
     sendJson(res, status, errorReview(decoded.apiVersion, decoded.uid ?? '', decoded.code, decoded.message));
@@ -163,7 +165,7 @@ function handleAdmissionReview(req: Request, res: Response, webhook: 'mutate' | 
   const decision = (outcome.result.status?.code ?? 0) >= 500 ? 'errored' : outcome.decision;
   // Label with known kinds only: a client's made-up kind must not grow the series.
   const kind = findResource(request.kind)?.kind ?? 'other';
-  deps.metrics.requests.observe({ webhook, operation: request.operation, kind, decision, dry_run: String(context.dryRun) }, duration);
+  record(webhook, request.operation, kind, decision, context.dryRun, duration);
   // A dry run (kubectl diff, apply --dry-run=server) stores nothing: counting
   // its findings would inflate what a warn-mode rollout appears to cost.
   if (outcome.findings && outcome.mode && !context.dryRun) countFindings(deps.metrics, outcome.findings, outcome.mode);
