@@ -86,6 +86,17 @@ async function waitAnswering(proc: ManagedProcess, port: number, path: string, c
   }
 }
 
+/**
+ * Extra Node flags for a measurement, from the benchmark's environment:
+ * `BENCH_SERVE_NODE_ARGS` for serve, `BENCH_FLOOR_NODE_ARGS` for the floor,
+ * words separated by spaces (e.g. `--trace-gc`, or `--import
+ * bench/lib/gc-tally.mjs` with `GC_TALLY_DIR`). `BENCH_SERVE_NODE_OPTIONS`
+ * replaces the manifests' NODE_OPTIONS, to compare heap settings.
+ */
+function extraNodeArgs(name: 'BENCH_SERVE_NODE_ARGS' | 'BENCH_FLOOR_NODE_ARGS'): string[] {
+  return (process.env[name] ?? '').split(' ').filter(Boolean);
+}
+
 /** Environment without KUBECONFIG or MCP_ADMISSION_* (only flags decide), plus NODE_OPTIONS when given. */
 function cleanEnv(nodeOptions: string): NodeJS.ProcessEnv {
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'KUBECONFIG' && name !== 'NODE_OPTIONS' && !name.startsWith('MCP_ADMISSION_')));
@@ -112,6 +123,7 @@ export async function startServe(options: ServeOptions): Promise<WebhookProcess>
     command: join(REPO_ROOT, 'node_modules/.bin/node'),
     args: [
       ...options.nodeArgs,
+      ...extraNodeArgs('BENCH_SERVE_NODE_ARGS'),
       options.entry,
       'serve',
       '--port', String(options.port),
@@ -123,7 +135,7 @@ export async function startServe(options: ServeOptions): Promise<WebhookProcess>
       '--shutdown-delay-seconds', '0',
     ],
     cwd: REPO_ROOT,
-    env: cleanEnv(options.nodeOptions),
+    env: cleanEnv(process.env.BENCH_SERVE_NODE_OPTIONS ?? options.nodeOptions),
     logFile: join(options.dir, 'serve.log'),
   });
   await waitAnswering(proc, options.port, '/readyz', readFileSync(options.certificates.caCert), (s) => s === 200);
@@ -174,7 +186,7 @@ export async function startFloor(options: FloorOptions): Promise<WebhookProcess>
   const proc = startProcess({
     name: `${name} webhook`,
     command: join(REPO_ROOT, 'node_modules/.bin/node'),
-    args: [...(options.nodeArgs ?? []), entry, options.certificates.cert, options.certificates.key, '--port', String(options.port), '--patch', patchFile, '--server-options', settingsFile, ...blocksArgs],
+    args: [...(options.nodeArgs ?? []), ...extraNodeArgs('BENCH_FLOOR_NODE_ARGS'), entry, options.certificates.cert, options.certificates.key, '--port', String(options.port), '--patch', patchFile, '--server-options', settingsFile, ...blocksArgs],
     cwd: REPO_ROOT,
     env: cleanEnv(options.blocks?.nodeOptions ?? ''),
     logFile: join(options.dir, `${name}.log`),
