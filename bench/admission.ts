@@ -2,16 +2,18 @@
  * Admission benchmark, direct (`npm run bench`, not a test; issue 7): HTTPS
  * keep-alive load with realistic AdmissionReviews against the real `serve`
  * and, in the same run and the same way, against a floor server (bare
- * node:https that parses the body and answers a fixed allow). Reports
- * requests/s, p50/p99/p99.9 latency, errors, server CPU and peak RSS, and the
- * ratio of `serve` to the floor, against the targets: throughput ≥ 0.8 × the
- * floor's, RSS ≤ 80 MB. Prints a table and writes it as Markdown to
+ * node:https that parses the body and answers a fixed allow) and the floor
+ * on the building blocks (bench/lib/blocks-floor-server.ts: the same answer
+ * from express, serve's zod envelope check, logger and histogram, with
+ * serve's NODE_OPTIONS). Reports requests/s, p50/p99/p99.9 latency, errors,
+ * server CPU and peak RSS, and the ratios of `serve` to each floor, against
+ * the targets: throughput ≥ 0.8 × the floor's, RSS ≤ 80 MB. Prints a table and writes it as Markdown to
  * `bench/results/`.
  *
  * Both servers and the load generator are separate processes, so each is
  * measured from /proc alone and the client never shares a server's event
- * loop. `serve` runs with `--log-level warn`, so the per-request info log
- * line is not written (as the floor writes none).
+ * loop. `serve` and the blocks floor run with `--log-level warn`, so the
+ * per-request info log line is not written (as the floor writes none).
  *
  * Both servers run as JavaScript, as the image runs `dist/`: `src/` is
  * compiled with tsconfig.build.json into `bench/results/build/` (the floor's
@@ -76,9 +78,11 @@ const { certFile, keyFile } = await writeCertificateFiles(certDir);
 const BUILD = `${RESULTS}build/`;
 let serveEntry = 'src/cli/main.ts';
 let floorEntry = 'bench/lib/floor-server.ts';
+let blocksFloorEntry = 'bench/lib/blocks-floor-server.ts';
 if (flags.sources === 'js') {
   serveEntry = buildForBenchmark(ROOT, BUILD);
   floorEntry = writeFloorEntry(ROOT, BUILD);
+  blocksFloorEntry = writeFloorEntry(ROOT, BUILD, 'blocks-floor-server');
 }
 
 const children: ChildProcess[] = [];
@@ -144,16 +148,19 @@ async function startServe(extraNodeArgs: string[] = []): Promise<Target> {
   return { name: 'serve', port, child };
 }
 
-async function startFloor(): Promise<Target> {
-  const child = spawn(process.execPath, [floorEntry, certFile, keyFile], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+/** The bare floor, or the floor on the building blocks (with serve's NODE_OPTIONS and log level). */
+async function startFloor(blocks = false): Promise<Target> {
+  const args = blocks ? [blocksFloorEntry, certFile, keyFile, '--log-level', 'warn'] : [floorEntry, certFile, keyFile];
+  const env = blocks ? { ...process.env, NODE_OPTIONS: flags['node-options'] } : process.env;
+  const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   const log = logOf(child);
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.once('data', (chunk: Buffer) => resolve((JSON.parse(chunk.toString()) as { port: number }).port));
     child.once('exit', (code) => reject(new Error(`floor server exited (${code}):\n${log()}`)));
   });
-  await waitReady(port, child, log).catch(() => undefined); // the floor has no /readyz; any answer will do
-  return { name: 'floor', port, child };
+  await waitReady(port, child, log).catch(() => undefined); // a floor has no /readyz; any answer will do
+  return { name: blocks ? 'blocks-floor' : 'floor', port, child };
 }
 
 function runLoad(target: Target, concurrency: number, overrides: Partial<LoadOptions> = {}): Promise<LoadResult> {
@@ -172,12 +179,16 @@ interface Row {
 const fixed = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 
 function table(rows: Row[]): string {
-  const header = ['conc.', 'target', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'errors', 'server CPU s', 'server CPU %', 'CPU ms/req', 'RSS under load MB', 'peak RSS incl. start-up MB', 'client CPU %', 'serve/floor'];
+  const header = ['conc.', 'target', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'errors', 'server CPU s', 'server CPU %', 'CPU ms/req', 'RSS under load MB', 'peak RSS incl. start-up MB', 'client CPU %', 'req/s ÷ floor', 'req/s ÷ blocks-floor'];
   const lines = rows.map((row) => {
     const r = row.result;
     const rps = r.requests / r.seconds;
-    const floor = rows.find((o) => o.concurrency === row.concurrency && o.target === 'floor');
-    const ratio = row.target === 'serve' && floor ? rps / (floor.result.requests / floor.result.seconds) : NaN;
+    const over = (target: string) => {
+      const other = rows.find((o) => o.concurrency === row.concurrency && o.target === target);
+      return other && row.target !== target && row.target !== 'floor' ? rps / (other.result.requests / other.result.seconds) : NaN;
+    };
+    const ratio = over('floor');
+    const target = row.target === 'serve' ? ` ${ratio >= TARGET_RATIO ? '(ok)' : '(MISS)'}` : '';
     return [
       String(row.concurrency),
       row.target,
@@ -192,7 +203,8 @@ function table(rows: Row[]): string {
       fixed(r.serverRssMb, 1),
       fixed(row.peakRssMb, 1),
       fixed((r.clientCpuSeconds / r.seconds) * 100, 0),
-      Number.isFinite(ratio) ? `${fixed(ratio, 2)} ${ratio >= TARGET_RATIO ? '(ok)' : '(MISS)'}` : '',
+      Number.isFinite(ratio) ? `${fixed(ratio, 2)}${target}` : '',
+      Number.isFinite(over('blocks-floor')) ? fixed(over('blocks-floor'), 2) : '',
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
@@ -321,10 +333,10 @@ async function main(): Promise<void> {
   process.stdout.write(`mcp-admission direct benchmark\n${machine}\n`);
   process.stdout.write(`each phase: ${warmupMs / 1000} s warm-up + ${durationMs / 1000} s measured; servers run from ${flags.sources === 'js' ? 'compiled JavaScript' : '.ts sources (type stripping)'}; serve runs with --log-level warn (no per-request log line), built-in policy, TLS from files, NODE_OPTIONS=${JSON.stringify(flags['node-options'])}\n`);
 
-  const [floor, serve] = [await startFloor(), await startServe()];
+  const [floor, blocksFloor, serve] = [await startFloor(), await startFloor(true), await startServe()];
   const rows: Row[] = [];
   for (const concurrency of concurrencies) {
-    for (const target of [floor, serve]) {
+    for (const target of [floor, blocksFloor, serve]) {
       process.stdout.write(`  ${target.name} at concurrency ${concurrency} (load average ${loadavg()[0]!.toFixed(2)}) ...`);
       const result = await runLoad(target, concurrency);
       rows.push({ concurrency, target: target.name, result, peakRssMb: statusMb(target.child.pid!, 'VmHWM') });
@@ -332,18 +344,20 @@ async function main(): Promise<void> {
     }
   }
   const soak = Number(flags.soak) > 0 ? await soakServe(serve, rows) : '';
-  for (const target of [floor, serve]) target.child.kill('SIGTERM');
+  for (const target of [floor, blocksFloor, serve]) target.child.kill('SIGTERM');
 
   const serveRows = rows.filter((r) => r.target === 'serve');
-  const ratios = serveRows.map((r) => {
-    const f = rows.find((o) => o.target === 'floor' && o.concurrency === r.concurrency)!;
-    return r.result.requests / f.result.requests;
-  });
+  const over = (target: string, of: string) =>
+    rows
+      .filter((r) => r.target === of)
+      .map((r) => r.result.requests / rows.find((o) => o.target === target && o.concurrency === r.concurrency)!.result.requests);
+  const ratios = over('floor', 'serve');
   const maxRss = Math.max(...serveRows.map((r) => r.result.serverRssMb));
   const maxHwm = Math.max(...serveRows.map((r) => r.peakRssMb));
   const errors = rows.reduce((n, r) => n + r.result.errors, 0);
   const verdict = [
     `- throughput: serve/floor ${ratios.map((r) => fixed(r, 2)).join(', ')} at concurrency ${concurrencies.join(', ')} (target ≥ ${TARGET_RATIO}): ${ratios.every((r) => r >= TARGET_RATIO) ? 'met' : 'MISSED'}`,
+    `- against the floor on the building blocks: serve/blocks floor ${over('blocks-floor', 'serve').map((r) => fixed(r, 2)).join(', ')}, blocks floor/floor ${over('floor', 'blocks-floor').map((r) => fixed(r, 2)).join(', ')} (no target: what the building blocks take)`,
     `- memory: serve RSS under load ${fixed(maxRss, 1)} MB (target ≤ ${TARGET_RSS_MB} MB): ${maxRss <= TARGET_RSS_MB ? 'met' : 'MISSED'}; peak since start (VmHWM, start-up included) ${fixed(maxHwm, 1)} MB: ${maxHwm <= TARGET_RSS_MB ? 'met' : 'MISSED'}`,
     `- errors: ${errors}`,
   ].join('\n');
@@ -372,7 +386,7 @@ async function main(): Promise<void> {
     '',
     `Machine: ${machine}.`,
     '',
-    `Request mix, round-robin per connection loop: Deployment review (~3.2 KB) to /mutate, the same to /validate, Service review (~0.7 KB) to /mutate. HTTPS keep-alive, ${warmupMs / 1000} s warm-up then ${durationMs / 1000} s measured per phase. Servers run from ${flags.sources === 'js' ? 'compiled JavaScript (as the image runs dist/)' : '.ts sources (type stripping)'}; serve: \`--log-level warn\` (no per-request log line), built-in policy, the same RSA 2048 certificate as the floor, from files. CPU % is of one core; client CPU % is the load generator's.`,
+    `Request mix, round-robin per connection loop: Deployment review (~3.2 KB) to /mutate, the same to /validate, Service review (~0.7 KB) to /mutate. HTTPS keep-alive, ${warmupMs / 1000} s warm-up then ${durationMs / 1000} s measured per phase. Servers run from ${flags.sources === 'js' ? 'compiled JavaScript (as the image runs dist/)' : '.ts sources (type stripping)'}; serve: \`--log-level warn\` (no per-request log line), built-in policy, the same RSA 2048 certificate as the floor, from files. blocks-floor: the floor's answers from express, serve's envelope check (JSON.parse and zod), logger (level warn, as serve's here) and request histogram, with serve's NODE_OPTIONS. CPU % is of one core; client CPU % is the load generator's.`,
     '',
     rendered,
     '',

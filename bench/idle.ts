@@ -1,7 +1,8 @@
 /**
  * Why an idle `serve` answers slower (`npm run bench:idle`, not a test;
  * issue 13): several `serve` processes, each with one Node flag or setting
- * changed, and the floor, each sent one review (the ~3 KB SSE Deployment to
+ * changed, the floor and the floor on the building blocks
+ * (bench/lib/blocks-floor-server.ts, info logging as serve), each sent one review (the ~3 KB SSE Deployment to
  * /mutate, then the mutated one to /validate) every `--pace` seconds over a
  * kept-alive HTTPS connection, as the API server does when creates are
  * rare; then the same back-to-back. Targets are served in turn, spread over
@@ -9,15 +10,16 @@
  * a drift of the machine's load weighs on all alike.
  *
  * Per target: the client's latency (request written to answer read) and,
- * for `serve`, the handler's own `durationMs` from its log line (decode to
- * send), p50 and p90, paced and back-to-back. The variants are hypotheses
+ * for `serve` and the blocks floor, the handler's own `durationMs` from its
+ * log line (decode to send), p50 and p90, paced and back-to-back. The variants are hypotheses
  * for what an idle process loses: V8's bytecode flushing
  * (`--no-flush-bytecode`), the memory reducer, which collects garbage when
  * a process goes idle (`--no-memory-reducer`), and the per-request log line
  * (`--log-level warn`: no line, no asynchronous flush after the answer).
  *
  * Every `serve` runs compiled JavaScript with built-in policies and the
- * image's NODE_OPTIONS, plus its variant's flags.
+ * image's NODE_OPTIONS, plus its variant's flags; the blocks floor with the
+ * image's NODE_OPTIONS, the floor with Node's defaults.
  *
  * Flags: `--pace 3` (seconds), `--paced 20` (reviews per target, each a
  * /mutate and a /validate), `--back-to-back 300`, `--warmup 300`, `--only
@@ -54,10 +56,12 @@ interface Variant {
   name: string;
   nodeArgs: string[];
   serveArgs: string[];
-  floor?: boolean;
+  /** A floor rather than `serve`: which one. */
+  floor?: 'floor-server' | 'blocks-floor-server';
 }
 const VARIANTS: Variant[] = [
-  { name: 'floor', nodeArgs: [], serveArgs: [], floor: true },
+  { name: 'floor', nodeArgs: [], serveArgs: [], floor: 'floor-server' },
+  { name: 'blocks floor', nodeArgs: [], serveArgs: [], floor: 'blocks-floor-server' },
   { name: 'serve', nodeArgs: [], serveArgs: [] },
   { name: 'serve --no-flush-bytecode', nodeArgs: ['--no-flush-bytecode'], serveArgs: [] },
   { name: 'serve --no-memory-reducer', nodeArgs: ['--no-memory-reducer'], serveArgs: [] },
@@ -68,7 +72,7 @@ const VARIANTS: Variant[] = [
 const certDir = mkdtempSync(join(tmpdir(), 'mcp-admission-idle-'));
 const { certFile, keyFile } = await writeCertificateFiles(certDir);
 const serveEntry = buildForBenchmark(ROOT, BUILD);
-const floorEntry = writeFloorEntry(ROOT, BUILD);
+const floorEntries = { 'floor-server': writeFloorEntry(ROOT, BUILD), 'blocks-floor-server': writeFloorEntry(ROOT, BUILD, 'blocks-floor-server') };
 
 const children: ChildProcess[] = [];
 process.on('exit', () => {
@@ -89,10 +93,10 @@ interface Target {
 
 async function start(variant: Variant): Promise<Target> {
   const [port, metricsPort] = (await freePorts(2)) as [number, number];
-  const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: variant.floor ? '' : IMAGE_NODE_OPTIONS };
+  const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: variant.floor === 'floor-server' ? '' : IMAGE_NODE_OPTIONS };
   delete env.KUBERNETES_SERVICE_HOST;
   const args = variant.floor
-    ? [floorEntry, certFile, keyFile, '--port', String(port)]
+    ? [floorEntries[variant.floor], certFile, keyFile, '--port', String(port)]
     : [
         ...variant.nodeArgs,
         serveEntry,

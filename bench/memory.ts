@@ -22,7 +22,11 @@
  *
  * CPU ms per request (utime+stime over the window) shows what a smaller
  * young generation costs. The floor (bench/lib/floor-server.ts, bare
- * node:https, Node's defaults) goes through the same phases once.
+ * node:https, Node's defaults) goes through the same phases once, and so
+ * does the floor on the building blocks (bench/lib/blocks-floor-server.ts:
+ * the floor's answers from express, serve's zod envelope check, logger at
+ * info, written to a pipe that is drained, and request histogram; the
+ * image's NODE_OPTIONS; no Kubernetes client, no informer).
  *
  * Flags: `--policies 1,1000`, `--node-options S` (repeatable; default: Node's
  * defaults and the image's settings), `--duration S` (10), `--rate N` (20),
@@ -67,6 +71,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'mcp-admission-bench-memory-'));
 const { certFile, keyFile } = await writeCertificateFiles(scratch);
 const serveEntry = buildForBenchmark(ROOT, BUILD);
 const floorEntry = writeFloorEntry(ROOT, BUILD);
+const blocksFloorEntry = writeFloorEntry(ROOT, BUILD, 'blocks-floor-server');
 
 const children: ChildProcess[] = [];
 let env: E2E | undefined;
@@ -132,14 +137,18 @@ async function startServe(kubeconfig: string, variant: string): Promise<Target> 
   return { name: 'serve', port, child };
 }
 
-async function startFloor(): Promise<Target> {
-  const child = spawn(process.execPath, [floorEntry, certFile, keyFile], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '' }, stdio: ['ignore', 'pipe', 'inherit'] });
+/** The bare floor with Node's defaults, or the floor on the building blocks with the image's NODE_OPTIONS. */
+async function startFloor(blocks = false): Promise<Target> {
+  const args = blocks ? [blocksFloorEntry, certFile, keyFile, '--log-level', 'info'] : [floorEntry, certFile, keyFile];
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: blocks ? IMAGE_NODE_OPTIONS : '' }, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   const port = await new Promise<number>((resolve, reject) => {
-    child.stdout!.once('data', (chunk: Buffer) => resolve((JSON.parse(chunk.toString()) as { port: number }).port));
+    child.stdout!.once('data', (chunk: Buffer) => resolve((JSON.parse(chunk.toString().split('\n')[0]!) as { port: number }).port));
     child.once('exit', (code) => reject(new Error(`floor server exited (${code})`)));
   });
-  return { name: 'floor', port, child };
+  // The blocks floor's log lines after the port: read and dropped.
+  child.stdout!.resume();
+  return { name: blocks ? 'blocks-floor' : 'floor', port, child };
 }
 
 function runLoad(target: Target, options: Partial<LoadOptions>): Promise<LoadResult> {
@@ -177,7 +186,8 @@ const cpuMs = (r: LoadResult) => fixed((r.serverCpuSeconds * 1000) / r.requests,
 
 function table(rows: Row[]): string {
   const floor = rows.find((r) => r.target === 'floor');
-  const header = ['target', 'policies', 'NODE_OPTIONS', 'RSS ready MB', `RSS paced ${rate}/s MB`, 'paced / floor', 'CPU ms/req paced', 'p50 ms paced',
+  const blocks = rows.find((r) => r.target === 'blocks-floor');
+  const header = ['target', 'policies', 'NODE_OPTIONS', 'RSS ready MB', `RSS paced ${rate}/s MB`, 'paced / floor', 'paced / blocks-floor', 'CPU ms/req paced', 'p50 ms paced',
     `RSS at c=${concurrency} MB`, `CPU ms/req c=${concurrency}`, `req/s c=${concurrency}`, 'RSS after MB', 'peak (VmHWM) MB', 'errors'];
   const lines = rows.map((r) => [
     r.target,
@@ -186,6 +196,7 @@ function table(rows: Row[]): string {
     fixed(r.readyMb),
     fixed(r.paced.serverRssMb),
     floor ? fixed(r.paced.serverRssMb / floor.paced.serverRssMb, 2) : '',
+    blocks && r.target !== 'floor' ? fixed(r.paced.serverRssMb / blocks.paced.serverRssMb, 2) : '',
     cpuMs(r.paced),
     fixed(r.paced.p50, 2),
     fixed(r.burst.serverRssMb),
@@ -209,7 +220,9 @@ async function main(): Promise<void> {
   try {
     process.stdout.write(`  floor ...`);
     rows.push(await measure(await startFloor(), undefined, ''));
-    process.stdout.write(` paced ${fixed(rows[0]!.paced.serverRssMb)} MB\n`);
+    process.stdout.write(` paced ${fixed(rows[0]!.paced.serverRssMb)} MB\n  blocks floor ...`);
+    rows.push(await measure(await startFloor(true), undefined, IMAGE_NODE_OPTIONS));
+    process.stdout.write(` paced ${fixed(rows[1]!.paced.serverRssMb)} MB\n`);
     let installed = 1; // startE2E installs the default policy
     for (const count of policyCounts) {
       if (count > installed) {

@@ -29,7 +29,7 @@
  *
  * `node bench/lib/blocks-floor-server.ts CERT_FILE KEY_FILE [--port N]
  * [--patch FILE] [--server-options FILE] [--body-limit BYTES]
- * [--metrics-port N]`; prints `{"port":N}` on stdout once listening and
+ * [--metrics-port N] [--log-level info|warn]`; prints `{"port":N}` on stdout once listening and
  * writes its log lines there after it.
  */
 import { createServer } from 'node:http';
@@ -40,12 +40,12 @@ import { createMetrics } from '../../src/server/metrics.ts';
 import { fixedAnswer, floorArguments, listenFloor } from './floor-process.ts';
 
 const args = floorArguments(
-  'node bench/lib/blocks-floor-server.ts CERT_FILE KEY_FILE [--port N] [--patch FILE] [--server-options FILE] [--body-limit BYTES] [--metrics-port N]',
-  { 'body-limit': { type: 'string', default: String(7 * 1024 * 1024) }, 'metrics-port': { type: 'string' } },
+  'node bench/lib/blocks-floor-server.ts CERT_FILE KEY_FILE [--port N] [--patch FILE] [--server-options FILE] [--body-limit BYTES] [--metrics-port N] [--log-level info|warn]',
+  { 'body-limit': { type: 'string', default: String(7 * 1024 * 1024) }, 'metrics-port': { type: 'string' }, 'log-level': { type: 'string', default: 'info' } },
 );
 // Counted once: the log line says how many operations the answer carries, as serve's does.
 const patchOps = args.patch === undefined ? 0 : (JSON.parse(Buffer.from(args.patch, 'base64').toString('utf8')) as unknown[]).length;
-const logger = createLogger({ level: 'info', base: { service: 'blocks-floor' } }, undefined, { asynchronous: true });
+const logger = createLogger({ level: args.extra['log-level'] as string, base: { service: 'blocks-floor' } }, undefined, { asynchronous: true });
 const metrics = createMetrics();
 
 function review(req: Request, res: Response, webhook: 'mutate' | 'validate'): void {
@@ -64,6 +64,8 @@ function review(req: Request, res: Response, webhook: 'mutate' | 'validate'): vo
   const dryRun = request.dryRun === true;
   metrics.requests.observe({ webhook, operation: request.operation, kind: request.kind.kind, decision, dry_run: String(dryRun) }, duration);
   const name = request.name ?? (request.object as { metadata?: { name?: string } } | undefined)?.metadata?.name;
+  // As serve: at level warn (the direct benchmark) the line is not even built.
+  if (!logger.isLevelEnabled('info')) return;
   logger.info(
     { webhook, uid: request.uid, kind: request.kind.kind, namespace: request.namespace, name, operation: request.operation, dryRun, decision, durationMs: Math.round(duration * 1e6) / 1e3, ...(decision === 'patched' && { patchOps }) },
     'admission review',
