@@ -57,7 +57,9 @@
  * back-to-back windows under serve, for `bench/profile-groups.ts`; the
  * floor runs with --cpu-prof too, into DIR/floor.cpuprofile, its windows in
  * DIR/floor-windows.json, and so is the blocks floor, into
- * DIR/blocks-floor.cpuprofile and DIR/blocks-floor-windows.json),
+ * DIR/blocks-floor.cpuprofile and DIR/blocks-floor-windows.json; the update
+ * phase's windows are DIR/update-windows.json, DIR/floor-update-windows.json
+ * and DIR/blocks-floor-update-windows.json, read with `--windows`),
  * `--requests 300` and `--scaling-warmup 50` (per scaling cell and path),
  * `--containers 1,10,50`, `--policies 1,10,100,1000`, `--skip-apiserver`,
  * `--skip-scaling`, `--quick` (a smoke run of every phase in about 3
@@ -354,7 +356,7 @@ interface Phase {
   count: number;
   warmup: number;
   configurations: AdmissionConfiguration[];
-  /** Record serve's windows for --profile. */
+  /** Record serve's windows for --profile: creates into windows.json, updates into update-windows.json. */
   profiled: boolean;
 }
 
@@ -446,7 +448,7 @@ function phasesToRun(): { phases: Phase[]; policyPhase: Phase | undefined } {
     phases.push({ key: 'paced', title: `paced, one create every ${flags.pace} s`, verb: 'POST', concurrency: 1, paceMs, count: Number(flags.paced), warmup: 1, configurations: webhooksAndNone('paced'), profiled: false });
   }
   if (Number(flags.updates) > 0) {
-    phases.push({ key: 'update', title: 'update (PUT) C=1', verb: 'PUT', concurrency: 1, paceMs: 0, count: Number(flags.updates), warmup: warmupFor(1), configurations: webhooksAndNone('update'), profiled: false });
+    phases.push({ key: 'update', title: 'update (PUT) C=1', verb: 'PUT', concurrency: 1, paceMs: 0, count: Number(flags.updates), warmup: warmupFor(1), configurations: webhooksAndNone('update'), profiled: true });
   }
   const policyPhase: Phase | undefined =
     clusterPolicyCount > 0 && Number(flags['policy-n']) > 0
@@ -464,6 +466,9 @@ async function throughApiserver(progress: (s: string) => void): Promise<Apiserve
   const profileWindows: [number, number][] = [];
   const floorProfileWindows: [number, number][] = [];
   const blocksFloorProfileWindows: [number, number][] = [];
+  const updateWindows: [number, number][] = [];
+  const floorUpdateWindows: [number, number][] = [];
+  const blocksFloorUpdateWindows: [number, number][] = [];
   let stopSampler = () => undefined as void;
   try {
     const version = (await mustAnswer<{ gitVersion: string }>(api.send('GET', '/version'), 'GET /version')).gitVersion;
@@ -566,9 +571,9 @@ async function throughApiserver(progress: (s: string) => void): Promise<Apiserve
           if (phase.paceMs > 0) await sleep(phase.paceMs); // the first measured one comes after a full pause too
           progress(`  ${phase.title} round ${round + 1}/${rounds} ${LABEL[configuration]}: ${count} ${phase.verb === 'POST' ? 'creates' : 'updates'} (load ${loadavg()[0]!.toFixed(2)}) ...`);
           const { result: run, before, after, micros } = await measured(m, () => runOperations(api, operations, phase.concurrency, phase.paceMs), acc.rss);
-          if (flags.profile && phase.profiled && configuration === 'mcp-admission') profileWindows.push(micros);
-          if (flags.profile && phase.profiled && configuration === 'floor') floorProfileWindows.push(micros);
-          if (flags.profile && phase.profiled && configuration === 'blocks-floor') blocksFloorProfileWindows.push(micros);
+          if (flags.profile && phase.profiled && configuration === 'mcp-admission') (phase.verb === 'PUT' ? updateWindows : profileWindows).push(micros);
+          if (flags.profile && phase.profiled && configuration === 'floor') (phase.verb === 'PUT' ? floorUpdateWindows : floorProfileWindows).push(micros);
+          if (flags.profile && phase.profiled && configuration === 'blocks-floor') (phase.verb === 'PUT' ? blocksFloorUpdateWindows : blocksFloorProfileWindows).push(micros);
           accumulate(acc, phase.verb, before, after);
           acc.latencies.push(...run.latencies);
           acc.answers.push(...run.answers);
@@ -616,6 +621,9 @@ async function throughApiserver(progress: (s: string) => void): Promise<Apiserve
       writeFileSync(join(flags.profile, 'windows.json'), JSON.stringify({ clock: 'CLOCK_MONOTONIC microseconds', windows: profileWindows }));
       writeFileSync(join(flags.profile, 'floor-windows.json'), JSON.stringify({ clock: 'CLOCK_MONOTONIC microseconds', windows: floorProfileWindows }));
       writeFileSync(join(flags.profile, 'blocks-floor-windows.json'), JSON.stringify({ clock: 'CLOCK_MONOTONIC microseconds', windows: blocksFloorProfileWindows }));
+      writeFileSync(join(flags.profile, 'update-windows.json'), JSON.stringify({ clock: 'CLOCK_MONOTONIC microseconds', windows: updateWindows }));
+      writeFileSync(join(flags.profile, 'floor-update-windows.json'), JSON.stringify({ clock: 'CLOCK_MONOTONIC microseconds', windows: floorUpdateWindows }));
+      writeFileSync(join(flags.profile, 'blocks-floor-update-windows.json'), JSON.stringify({ clock: 'CLOCK_MONOTONIC microseconds', windows: blocksFloorUpdateWindows }));
     }
     return { results, version, switchMs, warmUp, idle, peaks, ...(policiesLoaded && { policiesLoaded }), nodeSettings: node.source, servePatch };
   } finally {
