@@ -8,8 +8,10 @@
  * until the CRDs appear). Lookups read the caches and never wait.
  */
 import type { Logger } from 'pino';
+import type { z } from 'zod';
 import { MCP_COMPONENT_LABEL, MCP_COMPONENT_VALUE } from '../contract.ts';
 import { DEFAULT_INGRESS_CLASS_ANNOTATION } from '../admission/object-facts.ts';
+import { checkingShape } from '../admission/shape-check.ts';
 import type { ClusterFacts } from '../policy/front-door.ts';
 import { DeploymentShape, ServiceShape, type Deployment, type Service } from '../policy/objects.ts';
 import { statusCode } from './api-error.ts';
@@ -43,6 +45,14 @@ export function withoutBookkeeping<T extends Cached & { status?: unknown }>(obje
   return object;
 }
 
+/**
+ * The shapes' checking twins (shape-check.ts): a lookup hands out the cached
+ * object itself, which the shape parses into the same JSON (no defaults, no
+ * transforms: test/unit/policy/objects.test.ts), so zod's copy is not needed.
+ */
+const checkDeployment = checkingShape(DeploymentShape);
+const checkService = checkingShape(ServiceShape);
+
 export interface ClusterFactsOptions {
   client: KubeClient;
   logger: Logger;
@@ -53,6 +63,15 @@ export class InformerClusterFacts implements ClusterFacts {
   private readonly informers: Record<'services' | 'deployments' | 'ingressClasses' | 'gateways' | 'gatewayClasses', ListWatchInformer<Cached>>;
   private synced = false;
   private stopped = false;
+  /**
+   * Whether each cached object matches its shape, by object: the informer
+   * replaces an object on every change, so an entry is current for as long
+   * as the object is cached, and a lookup checks only what changed since
+   * the last one. Without it every route review checked, and copied, every
+   * labelled Deployment of its backends' namespaces again (as the policy
+   * checks in settings/cluster-source.ts).
+   */
+  private readonly matches = new WeakMap<object, boolean>();
 
   constructor(options: ClusterFactsOptions) {
     const watch = (path: string, { labelSelector, absentIsEmpty = false }: { labelSelector?: string; absentIsEmpty?: boolean } = {}): ListWatchInformer<Cached> =>
@@ -99,15 +118,21 @@ export class InformerClusterFacts implements ClusterFacts {
   }
 
   service(namespace: string, name: string): Service | undefined {
-    const parsed = ServiceShape.safeParse(this.informers.services.get(name, namespace));
-    return parsed.success ? parsed.data : undefined;
+    const cached = this.informers.services.get(name, namespace);
+    return cached && this.matchesShape(cached, checkService) ? (cached as Service) : undefined;
   }
 
   deployments(namespace: string): readonly Deployment[] {
-    return this.informers.deployments.list(namespace).flatMap((d) => {
-      const parsed = DeploymentShape.safeParse(d);
-      return parsed.success ? [parsed.data] : [];
-    });
+    return this.informers.deployments.list(namespace).filter((d) => this.matchesShape(d, checkDeployment)) as Deployment[];
+  }
+
+  private matchesShape(object: Cached, check: z.ZodType): boolean {
+    let matches = this.matches.get(object);
+    if (matches === undefined) {
+      matches = check.safeParse(object).success;
+      this.matches.set(object, matches);
+    }
+    return matches;
   }
 
   ingressClassController(name: string): string | undefined {

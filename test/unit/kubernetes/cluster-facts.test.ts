@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { withoutBookkeeping } from '../../../src/kubernetes/cluster-facts.ts';
+import pino from 'pino';
+import { InformerClusterFacts, withoutBookkeeping } from '../../../src/kubernetes/cluster-facts.ts';
+import type { KubeClient, WatchEvent } from '../../../src/kubernetes/kube-client.ts';
 
 describe('withoutBookkeeping (what the front-door caches keep)', () => {
   it('drops managed fields, kubectl\'s last-applied copy and the status, and keeps everything a lookup reads', () => {
@@ -31,5 +33,76 @@ describe('withoutBookkeeping (what the front-door caches keep)', () => {
   it('takes an object with no metadata or annotations as it is', () => {
     assert.deepEqual(withoutBookkeeping({}), {});
     assert.deepEqual(withoutBookkeeping({ metadata: { name: 'a' } }), { metadata: { name: 'a' } });
+  });
+});
+
+/**
+ * A client that answers each collection's list from `stored` and keeps each
+ * watch open until stopped, handing the test its event callback: the caches'
+ * lookups, without an API server (the informer's protocol is
+ * list-watch.test.ts's, against a stand-in; serve's facts against a real one
+ * are test/e2e's).
+ */
+function scriptedClient(stored: Record<string, object[]>) {
+  const watchers = new Map<string, (event: WatchEvent) => void>();
+  const client = {
+    get: async (path: string) => ({ metadata: { resourceVersion: '1' }, items: structuredClone(stored[path] ?? []) }),
+    watch: (path: string, _query: unknown, onEvent: (event: WatchEvent) => void, options: { signal?: AbortSignal } = {}) => {
+      watchers.set(path, onEvent);
+      return new Promise<void>((resolve) => options.signal?.addEventListener('abort', () => resolve(), { once: true }));
+    },
+  };
+  return { client: client as unknown as KubeClient, watchers };
+}
+
+const DEPLOYMENTS = '/apis/apps/v1/deployments';
+const SERVICES = '/api/v1/services';
+const deployment = (name: string, resourceVersion: string, protocol: string) => ({
+  metadata: { name, namespace: 'tools', resourceVersion, labels: { app: name }, annotations: { 'mcp-admission.dev/protocol': protocol } },
+  spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'server', image: 'ghcr.io/example/weather:1' }] } } },
+});
+const service = { metadata: { name: 'weather', namespace: 'tools', resourceVersion: '3' }, spec: { selector: { app: 'weather' }, ports: [{ port: 80 }] } };
+
+describe('InformerClusterFacts lookups', () => {
+  const started = async (stored: Record<string, object[]>) => {
+    const { client, watchers } = scriptedClient(stored);
+    const facts = new InformerClusterFacts({ client, logger: pino({ level: 'silent' }) });
+    await facts.start();
+    return { facts, watchers };
+  };
+
+  it('answer the cached objects, checked once while they stay cached, not a new copy per lookup', async () => {
+    const { facts } = await started({ [DEPLOYMENTS]: [deployment('weather', '1', 'sse'), deployment('clock', '2', 'streamable-http')], [SERVICES]: [service] });
+    try {
+      const first = facts.deployments('tools');
+      assert.deepEqual(first.map((d) => d.metadata.name).sort(), ['clock', 'weather']);
+      const again = facts.deployments('tools');
+      for (const [i, d] of first.entries()) assert.equal(again[i], d, 'the same object on every lookup');
+      assert.equal(facts.service('tools', 'weather'), facts.service('tools', 'weather'));
+      assert.deepEqual(facts.service('tools', 'weather'), service);
+    } finally {
+      await facts.stop();
+    }
+  });
+
+  it('answer a changed object as changed, and leave out one that does not match its shape, until it does', async () => {
+    const { facts, watchers } = await started({ [DEPLOYMENTS]: [deployment('weather', '1', 'sse')] });
+    try {
+      assert.equal(facts.deployments('tools')[0]?.metadata.annotations?.['mcp-admission.dev/protocol'], 'sse');
+      watchers.get(DEPLOYMENTS)!({ type: 'MODIFIED', object: deployment('weather', '2', 'streamable-http') });
+      assert.equal(facts.deployments('tools')[0]?.metadata.annotations?.['mcp-admission.dev/protocol'], 'streamable-http');
+      const broken = deployment('weather', '3', 'sse') as { spec: { template: { spec: { containers?: unknown } } } };
+      delete broken.spec.template.spec.containers;
+      watchers.get(DEPLOYMENTS)!({ type: 'MODIFIED', object: broken as unknown as Record<string, unknown> });
+      assert.deepEqual(facts.deployments('tools'), []);
+      assert.deepEqual(facts.deployments('tools'), []);
+      watchers.get(DEPLOYMENTS)!({ type: 'MODIFIED', object: deployment('weather', '4', 'sse') });
+      assert.deepEqual(facts.deployments('tools'), [deployment('weather', '4', 'sse')]);
+      assert.equal(facts.service('tools', 'weather'), undefined);
+      watchers.get(SERVICES)!({ type: 'ADDED', object: { ...service, spec: { ports: 'eighty' } } });
+      assert.equal(facts.service('tools', 'weather'), undefined);
+    } finally {
+      await facts.stop();
+    }
   });
 });
