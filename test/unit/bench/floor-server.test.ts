@@ -18,6 +18,8 @@ import { decideOffline } from '../../../src/admission/offline.ts';
 import { DevelopmentCertificateSource } from '../../../src/server/certificate-source.ts';
 import { staticSettings } from '../../../src/settings/static-source.ts';
 import { checkStored } from '../../../bench/lib/admission-configs.ts';
+import { parseMetrics, plainMetrics, total } from '../../../bench/lib/kube-api.ts';
+import { freePorts } from '../../support/harness/ports.ts';
 import { paddedDeploymentReview } from '../../../bench/lib/reviews.ts';
 import { serveServerOptions } from '../../../bench/lib/webhook-processes.ts';
 import { mcpDeploymentObject } from '../../../bench/lib/workloads.ts';
@@ -36,6 +38,8 @@ for (const file of ['floor-server', 'blocks-floor-server']) {
     let floor: ChildProcess;
     let port: number;
     let ca: Buffer;
+    /** The blocks floor's metrics port (the bare floor has none). */
+    let metricsPort = 0;
     /** What the floor wrote on stdout: its port, then (the blocks floor) its log lines. */
     let output = '';
 
@@ -48,9 +52,17 @@ for (const file of ['floor-server', 'blocks-floor-server']) {
       writeFileSync(join(dir, 'tls.key'), pair.key, { mode: 0o600 });
       writeFileSync(join(dir, 'patch.json'), JSON.stringify(servePatch));
       writeFileSync(join(dir, 'options.json'), JSON.stringify(serveServerOptions()));
+      if (file === 'blocks-floor-server') [metricsPort] = (await freePorts(1)) as [number];
       floor = spawn(
         process.execPath,
-        [new URL(`../../../bench/lib/${file}.ts`, import.meta.url).pathname, join(dir, 'tls.crt'), join(dir, 'tls.key'), '--patch', join(dir, 'patch.json'), '--server-options', join(dir, 'options.json')],
+        [
+          new URL(`../../../bench/lib/${file}.ts`, import.meta.url).pathname,
+          join(dir, 'tls.crt'),
+          join(dir, 'tls.key'),
+          '--patch', join(dir, 'patch.json'),
+          '--server-options', join(dir, 'options.json'),
+          ...(metricsPort ? ['--metrics-port', String(metricsPort)] : []),
+        ],
         { stdio: ['ignore', 'pipe', 'inherit'] },
       );
       floor.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
@@ -124,6 +136,14 @@ for (const file of ['floor-server', 'blocks-floor-server']) {
         );
         assert.equal(line.decision, 'patched');
         assert.equal(line.patchOps, servePatch.length);
+      });
+
+      test("the blocks floor counts each review in serve's histogram, with serve's labels, on its metrics port", async () => {
+        const count = async () =>
+          total(parseMetrics(await plainMetrics(metricsPort)), 'mcp_admission_request_duration_seconds_count', (l) => l.webhook === 'validate' && l.decision === 'allowed' && l.kind === 'Deployment' && l.operation === 'CREATE' && l.dry_run === 'false');
+        const before = await count();
+        await review('/validate', { uid: 'uid-counted', operation: 'CREATE' });
+        assert.equal(await count(), before + 1);
       });
 
       test('the blocks floor refuses a malformed envelope as serve decodes it', async () => {
