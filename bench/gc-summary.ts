@@ -20,6 +20,8 @@ if (!tallyDir || !profileDir) throw new Error('usage: node bench/gc-summary.ts T
 interface Tally {
   nodeOptions: string;
   execArgv: string[];
+  memory?: NodeJS.MemoryUsage;
+  spaces?: { space: string; size: number; used: number }[];
   events: { kind: string; startMicros: number; pauseMs: number }[];
 }
 
@@ -39,3 +41,19 @@ for (const file of readdirSync(tallyDir).filter((f) => f.endsWith('.json')).sort
   if (kinds.length === 0) rows.push([name, tally.nodeOptions || 'defaults', '(none)', '0', '0', '0', fixed(seconds, 1)]);
 }
 process.stdout.write(markdownTable(['process', 'heap settings', 'collection', 'count in windows', 'pause total ms', 'pause mean ms', 'window s'], rows) + '\n');
+
+// Memory as each process ended (tallies that recorded it): RSS, V8's heap, and outside it.
+const mb = (bytes: number) => fixed(bytes / 1e6, 1);
+const memoryRows: string[][] = [];
+for (const file of readdirSync(tallyDir).filter((f) => f.endsWith('.json')).sort()) {
+  const tally = JSON.parse(readFileSync(join(tallyDir, file), 'utf8')) as Tally;
+  if (!tally.memory) continue;
+  const m = tally.memory;
+  const space = (name: string) => tally.spaces?.find((s) => s.space === name);
+  const young = space('new_space');
+  const old = space('old_space');
+  memoryRows.push([file.slice(0, file.lastIndexOf('-')), mb(m.rss), mb(m.heapTotal), mb(m.heapUsed), old ? `${mb(old.used)} / ${mb(old.size)}` : '', young ? `${mb(young.used)} / ${mb(young.size)}` : '', mb(m.external), mb(m.arrayBuffers), mb(m.rss - m.heapTotal - m.external)]);
+}
+if (memoryRows.length > 0) {
+  process.stdout.write(`\n${markdownTable(['process', 'RSS MB', 'heap total', 'heap used', 'old space used / size', 'new space used / size', 'external', 'array buffers', 'RSS - heap total - external'], memoryRows)}\n`);
+}

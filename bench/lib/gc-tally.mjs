@@ -2,9 +2,10 @@
  * Preloaded into a webhook process (`--import ./bench/lib/gc-tally.mjs`,
  * e.g. through `BENCH_SERVE_NODE_ARGS`, webhook-processes.ts) to record
  * every garbage collection it runs: kind, start (CLOCK_MONOTONIC
- * microseconds, the clock of `bench:apiserver`'s profile windows) and pause.
- * Written as JSON to `$GC_TALLY_DIR/<serve|floor|blocks-floor>-<pid>.json` when the
- * process exits, so nothing is written while it is measured;
+ * microseconds, the clock of `bench:apiserver`'s profile windows) and pause;
+ * and, as the process ends, `process.memoryUsage()` and V8's heap spaces.
+ * Written as JSON to `$GC_TALLY_DIR/<serve|floor|blocks-floor>-<pid>.json`
+ * when the process exits, so nothing is written while it is measured;
  * `bench/gc-summary.ts` counts them in the windows. Not part of the product.
  *
  * JavaScript, not TypeScript: a `.ts` preload would load Node's type
@@ -14,6 +15,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PerformanceObserver, constants, performance } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
 
 const dir = process.env.GC_TALLY_DIR;
 if (dir) {
@@ -47,6 +49,9 @@ if (dir) {
     const floor = process.argv.slice(1).map((a) => /([\w-]*floor)-server\.js$/.exec(a)?.[1]).find(Boolean);
     const name = floor ?? 'serve';
     const events = kind.map((k, i) => ({ kind: kinds[k] ?? String(k), startMicros: Math.round(start[i]), pauseMs: pause[i] }));
-    writeFileSync(join(dir, `${name}-${process.pid}.json`), JSON.stringify({ argv: process.argv.slice(1), execArgv: process.execArgv, nodeOptions: process.env.NODE_OPTIONS ?? '', events }));
+    // Where the memory is as the process ends: V8's heap by space, and what lies outside it.
+    const memory = process.memoryUsage();
+    const spaces = getHeapSpaceStatistics().map((s) => ({ space: s.space_name, size: s.space_size, used: s.space_used_size }));
+    writeFileSync(join(dir, `${name}-${process.pid}.json`), JSON.stringify({ argv: process.argv.slice(1), execArgv: process.execArgv, nodeOptions: process.env.NODE_OPTIONS ?? '', memory, spaces, events }));
   });
 }
