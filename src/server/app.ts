@@ -33,7 +33,8 @@ export const MAX_BODY_BYTES = 7 * 1024 * 1024;
  * room for two 7 MiB reviews, 16 senders drove small reviews to p99 1.5 s on
  * a loaded machine; with one, 1.1 s. The peak RSS is that of judging one
  * review: some 385 MB with Node's default heap settings, 168-174 MB with the
- * image's (BENCHMARKS.md, hostile tenant and Memory), under the pod's 384 Mi
+ * image's, a 2 or 4 MB semi-space alike (BENCHMARKS.md, hostile tenant,
+ * Memory, and Garbage collection and the per-call layers), under the pod's 384 Mi
  * either way. Real reviews near the limit are rare, and
  * one that waits is answered a little later, not refused.
  */
