@@ -9,11 +9,11 @@
  */
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import { MCP_COMPONENT_LABEL, MCP_COMPONENT_VALUE } from '../contract.ts';
+import { ANNOTATION_PREFIX, MCP_COMPONENT_LABEL, MCP_COMPONENT_VALUE } from '../contract.ts';
 import { DEFAULT_INGRESS_CLASS_ANNOTATION } from '../admission/object-facts.ts';
 import { checkingShape } from '../admission/shape-check.ts';
 import type { ClusterFacts } from '../policy/front-door.ts';
-import { DeploymentShape, ServiceShape, type Deployment, type Service } from '../policy/objects.ts';
+import { DeploymentFactsShape, ServiceShape, type DeploymentFacts, type Service } from '../policy/objects.ts';
 import { statusCode } from './api-error.ts';
 import type { KubeClient } from './kube-client.ts';
 import { ListWatchInformer, type CachedObject } from './list-watch.ts';
@@ -45,12 +45,53 @@ export function withoutBookkeeping<T extends Cached & { status?: unknown }>(obje
   return object;
 }
 
+type CachedDeployment = Cached & { metadata: NonNullable<Cached['metadata']>; spec: { template: { metadata: { labels?: unknown } } } };
+
+const isMap = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * What the Deployment cache keeps of a labelled Deployment: what the front
+ * door reads (objects.ts DeploymentFactsShape: the mcp-admission
+ * annotations and the pod template's labels) and the informer's keys. A
+ * stored Deployment is some 4 KiB on the heap once parsed; the cache holds
+ * one per labelled Deployment of the cluster, and what it holds outlives a
+ * young-generation collection, which copies it and then promotes it
+ * (BENCHMARKS.md, "Garbage collection and the per-call layers"). Built as
+ * new objects, so the parsed Deployment is left to the next scavenge whole.
+ * A value that is not a map is kept as it is, for the shape check to refuse.
+ */
+export function deploymentFacts(object: { metadata?: unknown; spec?: unknown }): CachedDeployment {
+  const metadata: Record<string, unknown> = isMap(object.metadata) ? object.metadata : {};
+  const spec = isMap(object.spec) ? object.spec : {};
+  const template = isMap(spec.template) ? spec.template : {};
+  const templateMetadata = isMap(template.metadata) ? template.metadata : {};
+  return {
+    metadata: {
+      name: metadata.name as string | undefined,
+      namespace: metadata.namespace as string | undefined,
+      resourceVersion: metadata.resourceVersion as string | undefined,
+      annotations: ours(metadata.annotations) as Record<string, string> | undefined,
+    },
+    spec: { template: { metadata: { labels: templateMetadata.labels } } },
+  };
+}
+
+/** The annotations under mcp-admission's prefix, or none; a value that is not a map, as it is. */
+function ours(annotations: unknown): unknown {
+  if (!isMap(annotations)) return annotations;
+  let kept: Record<string, unknown> | undefined;
+  for (const key of Object.keys(annotations)) {
+    if (key.startsWith(ANNOTATION_PREFIX)) (kept ??= {})[key] = annotations[key];
+  }
+  return kept;
+}
+
 /**
  * The shapes' checking twins (shape-check.ts): a lookup hands out the cached
  * object itself, which the shape parses into the same JSON (no defaults, no
  * transforms: test/unit/policy/objects.test.ts), so zod's copy is not needed.
  */
-const checkDeployment = checkingShape(DeploymentShape);
+const checkDeployment = checkingShape(DeploymentFactsShape);
 const checkService = checkingShape(ServiceShape);
 
 export interface ClusterFactsOptions {
@@ -74,19 +115,22 @@ export class InformerClusterFacts implements ClusterFacts {
   private readonly matches = new WeakMap<object, boolean>();
 
   constructor(options: ClusterFactsOptions) {
-    const watch = (path: string, { labelSelector, absentIsEmpty = false }: { labelSelector?: string; absentIsEmpty?: boolean } = {}): ListWatchInformer<Cached> =>
+    const watch = (
+      path: string,
+      { labelSelector, absentIsEmpty = false, transform = withoutBookkeeping }: { labelSelector?: string; absentIsEmpty?: boolean; transform?: (object: Cached) => Cached } = {},
+    ): ListWatchInformer<Cached> =>
       new ListWatchInformer<Cached>({
         client: options.client,
         path,
         ...(labelSelector ? { labelSelector } : {}),
         absentIsEmpty,
         restartDelayMs: options.restartDelayMs ?? 1000,
-        transform: withoutBookkeeping,
+        transform,
       });
     const gatewayApi = `/apis/${GATEWAY_API.group}/${GATEWAY_API.version}`;
     this.informers = {
       services: watch('/api/v1/services', { labelSelector: LABEL_SELECTOR }),
-      deployments: watch('/apis/apps/v1/deployments', { labelSelector: LABEL_SELECTOR }),
+      deployments: watch('/apis/apps/v1/deployments', { labelSelector: LABEL_SELECTOR, transform: deploymentFacts }),
       ingressClasses: watch('/apis/networking.k8s.io/v1/ingressclasses'),
       // No Gateway API CRDs: no Gateways, and the informer retries until they appear.
       gateways: watch(`${gatewayApi}/gateways`, { absentIsEmpty: true }),
@@ -122,8 +166,8 @@ export class InformerClusterFacts implements ClusterFacts {
     return cached && this.matchesShape(cached, checkService) ? (cached as Service) : undefined;
   }
 
-  deployments(namespace: string): readonly Deployment[] {
-    return this.informers.deployments.list(namespace).filter((d) => this.matchesShape(d, checkDeployment)) as Deployment[];
+  deployments(namespace: string): readonly DeploymentFacts[] {
+    return this.informers.deployments.list(namespace).filter((d) => this.matchesShape(d, checkDeployment)) as DeploymentFacts[];
   }
 
   private matchesShape(object: Cached, check: z.ZodType): boolean {

@@ -18,7 +18,7 @@
  */
 import { Annotations, type Transport } from '../contract.ts';
 import type { Finding } from './finding.ts';
-import type { Deployment, Service } from './objects.ts';
+import type { DeploymentFacts, Service } from './objects.ts';
 import type { EffectiveProtocol } from './protocol.ts';
 import type { TransportSettings } from './transport-settings.ts';
 import { describeWorkload } from './workload.ts';
@@ -33,8 +33,8 @@ import { describeWorkload } from './workload.ts';
 export interface ClusterFacts {
   /** A Service carrying the MCP label. */
   service(namespace: string, name: string): Service | undefined;
-  /** Deployments carrying the MCP label in `namespace`. */
-  deployments(namespace: string): readonly Deployment[];
+  /** Deployments carrying the MCP label in `namespace`: what the front door reads of them. */
+  deployments(namespace: string): readonly DeploymentFacts[];
   /** `spec.controller` of an IngressClass. */
   ingressClassController(name: string): string | undefined;
   /** The IngressClass annotated `ingressclass.kubernetes.io/is-default-class: "true"`, if exactly one is. */

@@ -68,6 +68,21 @@ export const DeploymentShape = z.looseObject({
   }),
 });
 
+/**
+ * What the front door reads of a labelled Deployment behind a route's
+ * Service (front-door.ts `backendOf`): its metadata, for the protocol its
+ * annotations declare or the prober found, and its pod template's labels,
+ * to match the Service's selector. The front-door cache keeps only this.
+ */
+export const DeploymentFactsShape = z.looseObject({
+  metadata: ObjectMetaShape,
+  spec: z.looseObject({
+    template: z.looseObject({
+      metadata: ObjectMetaShape.partial().nullish(),
+    }),
+  }),
+});
+
 const ServicePortShape = z.looseObject({
   port: z.number().int(),
   name: z.string().optional(),
@@ -96,6 +111,7 @@ export const ServiceShape = z.looseObject({
 });
 
 export type Deployment = z.infer<typeof DeploymentShape>;
+export type DeploymentFacts = z.infer<typeof DeploymentFactsShape>;
 export type Service = z.infer<typeof ServiceShape>;
 export type Container = z.infer<typeof ContainerShape>;
 export type ServicePort = z.infer<typeof ServicePortShape>;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pino from 'pino';
-import { InformerClusterFacts, withoutBookkeeping } from '../../../src/kubernetes/cluster-facts.ts';
+import { deploymentFacts, InformerClusterFacts, withoutBookkeeping } from '../../../src/kubernetes/cluster-facts.ts';
 import type { KubeClient, WatchEvent } from '../../../src/kubernetes/kube-client.ts';
 
 describe('withoutBookkeeping (what the front-door caches keep)', () => {
@@ -33,6 +33,56 @@ describe('withoutBookkeeping (what the front-door caches keep)', () => {
   it('takes an object with no metadata or annotations as it is', () => {
     assert.deepEqual(withoutBookkeeping({}), {});
     assert.deepEqual(withoutBookkeeping({ metadata: { name: 'a' } }), { metadata: { name: 'a' } });
+  });
+});
+
+describe('deploymentFacts (what the Deployment cache keeps)', () => {
+  it('keeps the informer\'s keys, the mcp-admission annotations and the pod template\'s labels, and nothing else', () => {
+    const stored = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: {
+        name: 'weather',
+        namespace: 'tools',
+        uid: '5d2c',
+        resourceVersion: '42',
+        generation: 3,
+        labels: { 'app.kubernetes.io/component': 'mcp-server' },
+        annotations: {
+          'mcp-admission.dev/protocol': 'auto',
+          'mcp-admission.dev/detected-protocol': 'sse',
+          'deployment.kubernetes.io/revision': '2',
+          'kubectl.kubernetes.io/last-applied-configuration': '{"apiVersion":"apps/v1","kind":"Deployment"}',
+        },
+        managedFields: [{ manager: 'kubectl', operation: 'Apply', fieldsV1: { 'f:spec': {} } }],
+      },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: 'weather' } },
+        template: {
+          metadata: { labels: { app: 'weather' }, annotations: { 'example.com/checksum': 'abc' } },
+          spec: { containers: [{ name: 'server', image: 'ghcr.io/example/weather:1', env: [{ name: 'TOKEN', value: 'x' }] }] },
+        },
+      },
+      status: { replicas: 2 },
+    };
+    assert.deepEqual(deploymentFacts(stored), {
+      metadata: {
+        name: 'weather',
+        namespace: 'tools',
+        resourceVersion: '42',
+        annotations: { 'mcp-admission.dev/protocol': 'auto', 'mcp-admission.dev/detected-protocol': 'sse' },
+      },
+      spec: { template: { metadata: { labels: { app: 'weather' } } } },
+    });
+  });
+
+  it('keeps no annotations where there are none of ours, and what is not a map as it is, for the shape check to refuse', () => {
+    const kept = deploymentFacts({ metadata: { name: 'a', annotations: { 'example.com/x': 'y' } }, spec: {} });
+    assert.equal(kept.metadata.annotations, undefined);
+    assert.equal(kept.spec.template.metadata.labels, undefined);
+    assert.equal(deploymentFacts({ metadata: { name: 'a', annotations: 'sse' } }).metadata.annotations, 'sse');
+    assert.deepEqual(deploymentFacts({ spec: { template: { metadata: { labels: ['app'] } } } }).spec.template.metadata.labels, ['app']);
   });
 });
 
@@ -91,13 +141,13 @@ describe('InformerClusterFacts lookups', () => {
       assert.equal(facts.deployments('tools')[0]?.metadata.annotations?.['mcp-admission.dev/protocol'], 'sse');
       watchers.get(DEPLOYMENTS)!({ type: 'MODIFIED', object: deployment('weather', '2', 'streamable-http') });
       assert.equal(facts.deployments('tools')[0]?.metadata.annotations?.['mcp-admission.dev/protocol'], 'streamable-http');
-      const broken = deployment('weather', '3', 'sse') as { spec: { template: { spec: { containers?: unknown } } } };
-      delete broken.spec.template.spec.containers;
+      const broken = deployment('weather', '3', 'sse') as { spec: { template: { metadata: { labels: unknown } } } };
+      broken.spec.template.metadata.labels = { app: 7 };
       watchers.get(DEPLOYMENTS)!({ type: 'MODIFIED', object: broken as unknown as Record<string, unknown> });
       assert.deepEqual(facts.deployments('tools'), []);
       assert.deepEqual(facts.deployments('tools'), []);
       watchers.get(DEPLOYMENTS)!({ type: 'MODIFIED', object: deployment('weather', '4', 'sse') });
-      assert.deepEqual(facts.deployments('tools'), [deployment('weather', '4', 'sse')]);
+      assert.deepEqual(facts.deployments('tools'), [deploymentFacts(deployment('weather', '4', 'sse'))]);
       assert.equal(facts.service('tools', 'weather'), undefined);
       watchers.get(SERVICES)!({ type: 'ADDED', object: { ...service, spec: { ports: 'eighty' } } });
       assert.equal(facts.service('tools', 'weather'), undefined);
