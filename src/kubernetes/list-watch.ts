@@ -63,7 +63,8 @@ export interface ListWatchOptions<T extends CachedObject = CachedObject> {
 
 type Handlers<T> = {
   add: Array<(object: T) => void>;
-  update: Array<(object: T) => void>;
+  /** The object as it is now, and as it was cached before. */
+  update: Array<(object: T, previous?: T) => void>;
   delete: Array<(object: T) => void>;
   list: Array<() => void>;
   connect: Array<() => void>;
@@ -91,11 +92,12 @@ export class ListWatchInformer<T extends CachedObject = CachedObject> {
     this.transform = options.transform ?? ((object) => object);
   }
 
-  on(event: 'add' | 'update' | 'delete', handler: (object: T) => void): void;
+  /** `update` handlers get the object as it was cached before, too. */
+  on(event: 'add' | 'update' | 'delete', handler: (object: T, previous?: T) => void): void;
   on(event: 'list' | 'connect', handler: () => void): void;
   on(event: 'error', handler: (err: unknown) => void): void;
-  on(event: keyof Handlers<T>, handler: (arg: never) => void): void {
-    (this.handlers[event] as Array<(arg: never) => void>).push(handler);
+  on(event: keyof Handlers<T>, handler: (...args: never[]) => void): void {
+    (this.handlers[event] as Array<(...args: never[]) => void>).push(handler);
   }
 
   /**
@@ -196,7 +198,8 @@ export class ListWatchInformer<T extends CachedObject = CachedObject> {
     const existing = objects.get(name);
     if (existing && existing.metadata?.resourceVersion === object.metadata?.resourceVersion) return;
     objects.set(name, object);
-    for (const handler of existing ? this.handlers.update : this.handlers.add) handler(object);
+    if (existing) for (const handler of this.handlers.update) handler(object, existing);
+    else for (const handler of this.handlers.add) handler(object);
   }
 
   private remove(object: T): void {

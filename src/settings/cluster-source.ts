@@ -93,10 +93,10 @@ export class ClusterSettingsSource implements SettingsSource {
     // A policy change rebuilds the policy set; a namespace change (labels)
     // only invalidates the settings resolved for namespaces.
     for (const verb of ['add', 'update', 'delete'] as const) {
-      this.policyInformer.on(verb, () => {
+      this.policyInformer.on(verb, (object?: KubernetesObject, previous?: KubernetesObject) => {
         // The first list calls 'add' once per policy; nothing is served
         // before it has synced, and markListed rebuilds then, once.
-        if (this.synced) this.refresh();
+        if (this.synced && !(object && previous && sameSpec(object, previous))) this.refresh();
         this.options.onChange?.();
       });
       this.namespaceInformer.on(verb, () => {
@@ -196,4 +196,20 @@ export class ClusterSettingsSource implements SettingsSource {
       this.options.logger.warn({ err }, 'lost the watch on policies or namespaces; keeping the last good policies and retrying');
     }
   }
+}
+
+/**
+ * Whether an update left a policy's spec as it was: a write of its status
+ * (the status subresource, which every pass of the status writer uses) or
+ * of metadata the policy does not read. The API server moves `generation`
+ * on every change of a custom resource's spec once the CRD has a status
+ * subresource (ours has), and a policy is its name and spec
+ * (transport-policy.ts). Rebuilding on such writes cleared the settings
+ * resolved for every namespace: with 1,000 policies, the status writes
+ * after a start made each review resolve its namespace's settings again.
+ */
+function sameSpec(object: KubernetesObject, previous: KubernetesObject): boolean {
+  const now = object.metadata as { generation?: number; uid?: string } | undefined;
+  const before = previous.metadata as { generation?: number; uid?: string } | undefined;
+  return now?.generation !== undefined && now.generation === before?.generation && now.uid === before.uid;
 }
