@@ -73,12 +73,18 @@ const bounded = (text: string): string => (text.length <= MAX_MESSAGE ? text : `
 export function planPolicyStatus(
   stored: readonly StoredPolicy[],
   namespaces: readonly NamespaceInfo[],
-  options: { now: Date; ownNamespace: string },
+  options: {
+    now: Date;
+    ownNamespace: string;
+    /** validateTransportPolicy, or a memo of it: a caller that plans the same objects again need not check them again. */
+    validate?: (object: StoredPolicy) => ReturnType<typeof validateTransportPolicy>;
+  },
 ): PolicyStatusPlan[] {
+  const validate = options.validate ?? validateTransportPolicy;
   const valid: TransportPolicy[] = [];
   const problemsOf = new Map<string, string[]>();
   for (const object of stored) {
-    const { policy, problems } = validateTransportPolicy(object);
+    const { policy, problems } = validate(object);
     if (policy) valid.push(policy);
     else problemsOf.set(object.metadata?.name ?? '', problems.map(describeFinding));
   }

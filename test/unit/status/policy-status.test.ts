@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { validateTransportPolicy } from '../../../src/policy/transport-policy.ts';
 import { planPolicyStatus, type StoredPolicy } from '../../../src/status/policy-status.ts';
 
 const now = new Date('2026-11-24T09:30:00.123Z');
@@ -90,5 +91,17 @@ describe('planPolicyStatus', () => {
     ];
     const plans = planPolicyStatus(stored, ['legacy', 'kube-system', 'mcp-admission'].map((name) => ({ name, labels: { x: 'y' } })), options);
     assert.deepEqual(plans.map((p) => p.state), ['accepted', 'accepted']);
+  });
+
+  it('takes each policy\'s check from the caller when given one, so a memo of it plans the same as checking again', () => {
+    const stored = [policy('team-a', { mode: 'validate' }), policy('broken', { exemptNamespaces: ['Bad_NS'] })];
+    const checked: string[] = [];
+    const validate = (object: StoredPolicy) => {
+      checked.push(object.metadata?.name ?? '');
+      return validateTransportPolicy(object);
+    };
+    const remembered = planPolicyStatus(stored, [{ name: 'tools', labels: {} }], { ...options, validate });
+    assert.deepEqual(checked, ['team-a', 'broken']);
+    assert.deepEqual(remembered, planPolicyStatus(stored, [{ name: 'tools', labels: {} }], options));
   });
 });
