@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import type { PolicyStatus, StoredPolicy } from '../../../src/status/policy-status.ts';
 import { PolicyStatusWriter } from '../../../src/status/policy-status-writer.ts';
 
-function setup(leader: { value: boolean }, timing: { debounceMs?: number; resyncMs?: number } = {}) {
+function setup(leader: { value: boolean }, timing: { debounceMs?: number; resyncMs?: number } = {}, failing = { value: false }) {
   const policies: StoredPolicy[] = [
     { apiVersion: 'mcp-admission.dev/v1alpha1', kind: 'MCPTransportPolicy', metadata: { name: 'good', generation: 1 }, spec: {} },
     { apiVersion: 'mcp-admission.dev/v1alpha1', kind: 'MCPTransportPolicy', metadata: { name: 'bad', generation: 2, uid: 'u-bad' }, spec: { defaults: { maxSurge: 0 } } },
@@ -16,6 +16,7 @@ function setup(leader: { value: boolean }, timing: { debounceMs?: number; resync
   const writer = new PolicyStatusWriter({
     api: {
       patchStatus: async (name, status) => {
+        if (failing.value) throw Object.assign(new Error('etcdserver: request timed out'), { code: 500 });
         writes.push([name, status]);
         // As the API server would: the stored object now carries the status.
         const stored = policies.find((p) => p.metadata?.name === name)!;
@@ -33,6 +34,20 @@ function setup(leader: { value: boolean }, timing: { debounceMs?: number; resync
     ...timing,
   });
   return { writer, writes, events, states };
+}
+
+/**
+ * Node's timers mocked for one test; `advance` moves them and lets a pass a
+ * timer started run to its end (its writes are promises).
+ */
+function mockedTimers(t: TestContext): (ms: number) => Promise<void> {
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+  return async (ms) => {
+    t.mock.timers.tick(ms);
+    await settle();
+    await settle();
+  };
 }
 
 describe('PolicyStatusWriter', () => {
@@ -71,16 +86,9 @@ describe('PolicyStatusWriter', () => {
   });
 
   it('plans again after a change, a write that failed or a change of leader, not on every resync of a quiet cluster', async (t: TestContext) => {
-    t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+    const advance = mockedTimers(t);
     const leader = { value: false };
     const { writer, writes, states } = setup(leader, { debounceMs: 100, resyncMs: 5000 });
-    // Lets a pass that a timer started run to its end (its writes are promises).
-    const settle = () => new Promise((resolve) => setImmediate(resolve));
-    const advance = async (ms: number) => {
-      t.mock.timers.tick(ms);
-      await settle();
-      await settle();
-    };
     writer.start();
     await advance(100);
     assert.equal(states.length, 1, 'the first pass, at start');
@@ -103,26 +111,13 @@ describe('PolicyStatusWriter', () => {
   });
 
   it('retries a failed write at the next resync though nothing changed', async (t: TestContext) => {
-    t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
-    const leader = { value: true };
-    const { writer, writes, states } = setup(leader, { debounceMs: 100, resyncMs: 5000 });
-    const settle = () => new Promise((resolve) => setImmediate(resolve));
-    const advance = async (ms: number) => {
-      t.mock.timers.tick(ms);
-      await settle();
-      await settle();
-    };
-    let failing = true;
-    const options = (writer as unknown as { options: { api: { patchStatus: (name: string, status: PolicyStatus) => Promise<void> } } }).options;
-    const patch = options.api.patchStatus;
-    options.api.patchStatus = async (name, status) => {
-      if (failing) throw Object.assign(new Error('etcdserver: request timed out'), { code: 500 });
-      await patch(name, status);
-    };
+    const advance = mockedTimers(t);
+    const failing = { value: true };
+    const { writer, writes, states } = setup({ value: true }, { debounceMs: 100, resyncMs: 5000 }, failing);
     writer.start();
     await advance(100);
     assert.equal(writes.length, 0);
-    failing = false;
+    failing.value = false;
     await advance(5000);
     await advance(100);
     assert.deepEqual(writes.map(([name]) => name), ['good', 'bad']);
