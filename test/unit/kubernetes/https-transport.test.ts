@@ -36,6 +36,18 @@ describe('KubeClient over node:http keep-alive connections', () => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ path: req.url }));
   };
+  /** Answers a watch with a stream the test writes to and ends; any other call as `answer` does. */
+  const streamWatches = () => {
+    const stream: { write?: (line: string) => void; end?: () => void } = {};
+    handle = (req, res) => {
+      if (!req.url?.includes('watch=true')) return answer(req, res);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.flushHeaders();
+      stream.write = (line) => res.write(`${line}\n`);
+      stream.end = () => res.end();
+    };
+    return stream;
+  };
   before(async () => {
     standIn = await startStandInApiServer(
       (req, res) => {
@@ -107,15 +119,7 @@ describe('KubeClient over node:http keep-alive connections', () => {
   });
 
   it('keeps a quiet watch open past the idle timeout, and the calls beside it on their own connection', async () => {
-    let write: ((line: string) => void) | undefined;
-    let end: (() => void) | undefined;
-    handle = (req, res) => {
-      if (!req.url?.includes('watch=true')) return answer(req, res);
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.flushHeaders();
-      write = (line) => res.write(`${line}\n`);
-      end = () => res.end();
-    };
+    const stream = streamWatches();
     const events: WatchEvent[] = [];
     let connected!: () => void;
     const open = new Promise<void>((resolve) => (connected = resolve));
@@ -126,24 +130,16 @@ describe('KubeClient over node:http keep-alive connections', () => {
       await client.get(`/api/v1/beside/${i}`);
       await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
     }
-    write?.(JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'late' } } }));
+    stream.write?.(JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'late' } } }));
     await until(() => events.length > 0, 'the event written after the quiet spell arrived');
-    end?.();
+    stream.end?.();
     await watching;
     assert.deepEqual(events.map((e) => e.object.metadata), [{ name: 'late' }]);
     assert.ok(connections >= 2, 'the watch held a connection of its own');
   });
 
   it('a closed pool (a rotated certificate) closes its idle connections now and a watch it carries when the watch ends', async () => {
-    let write: ((line: string) => void) | undefined;
-    let end: (() => void) | undefined;
-    handle = (req, res) => {
-      if (!req.url?.includes('watch=true')) return answer(req, res);
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.flushHeaders();
-      write = (line) => res.write(`${line}\n`);
-      end = () => res.end();
-    };
+    const stream = streamWatches();
     const old = (await client.access.connection(`${client.access.server}/api`, 'GET')).transport as HttpsTransport;
     // Two calls at once leave two idle connections; the watch takes one.
     await Promise.all([client.get('/api/v1/idle/1'), client.get('/api/v1/idle/2')]);
@@ -157,9 +153,9 @@ describe('KubeClient over node:http keep-alive connections', () => {
     assert.equal(old.closed, true);
     // A destroyed socket leaves the Agent's lists on its 'close' event.
     await until(() => old.connectionCount() === 1, 'the idle connection is closed, the watch is not');
-    write?.(JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'after-close' } } }));
+    stream.write?.(JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'after-close' } } }));
     await until(() => events.length > 0, 'the watch on the closed pool still delivers');
-    end?.();
+    stream.end?.();
     await watching;
     await until(() => old.connectionCount() === 0, "the watch's connection closed when it ended");
     const next = (await client.access.connection(`${client.access.server}/api`, 'GET')).transport;

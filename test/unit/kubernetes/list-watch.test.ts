@@ -50,16 +50,17 @@ describe('ListWatchInformer', () => {
   const event = (res: ServerResponse, type: string, object: unknown): void => {
     res.write(`${JSON.stringify({ type, object })}\n`);
   };
+  /** Answers a watch and keeps it open, for the test to write events to (`watches`). */
+  const holdWatch = (res: ServerResponse): void => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.flushHeaders();
+    watches.push(res);
+  };
 
   it('lists page by page, then watches from the list\'s version with bookmarks, selectors and a randomized timeout', async () => {
     requests.length = 0;
     handler = (_req, res, url) => {
-      if (url.searchParams.get('watch') === 'true') {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.flushHeaders();
-        watches.push(res);
-        return;
-      }
+      if (url.searchParams.get('watch') === 'true') return holdWatch(res);
       if (!url.searchParams.get('continue')) json(res, 200, { metadata: { resourceVersion: '10', continue: 'page2' }, items: [obj('a', '5', 'ns1'), obj('b', '6', 'ns1')] });
       else json(res, 200, { metadata: { resourceVersion: '10' }, items: [obj('c', '7', 'ns2')] });
     };
@@ -101,12 +102,7 @@ describe('ListWatchInformer', () => {
 
   it('stores what its transform makes of each listed and watched object', async () => {
     handler = (_req, res, url) => {
-      if (url.searchParams.get('watch') === 'true') {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.flushHeaders();
-        watches.push(res);
-        return;
-      }
+      if (url.searchParams.get('watch') === 'true') return holdWatch(res);
       json(res, 200, { metadata: { resourceVersion: '20' }, items: [{ ...obj('a', '15', 'ns'), bulk: 'x'.repeat(100) }] });
     };
     const informer = new ListWatchInformer<Obj & { bulk?: string }>({
@@ -136,14 +132,10 @@ describe('ListWatchInformer', () => {
     let lists = 0;
     handler = (_req, res, url) => {
       if (url.searchParams.get('watch') === 'true') {
+        if (url.searchParams.get('resourceVersion') !== '20') return holdWatch(res);
         res.writeHead(200, { 'content-type': 'application/json' });
-        if (url.searchParams.get('resourceVersion') === '20') {
-          event(res, 'ERROR', { kind: 'Status', status: 'Failure', reason: 'Expired', code: 410, message: 'too old resource version' });
-          res.end();
-        } else {
-          res.flushHeaders();
-          watches.push(res);
-        }
+        event(res, 'ERROR', { kind: 'Status', status: 'Failure', reason: 'Expired', code: 410, message: 'too old resource version' });
+        res.end();
         return;
       }
       lists += 1;
@@ -170,12 +162,7 @@ describe('ListWatchInformer', () => {
     let phase: 'up' | 'down' = 'up';
     handler = (_req, res, url) => {
       if (phase === 'down') return json(res, 503, { kind: 'Status', code: 503, message: 'the API server is shutting down' });
-      if (url.searchParams.get('watch') === 'true') {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.flushHeaders();
-        watches.push(res);
-        return;
-      }
+      if (url.searchParams.get('watch') === 'true') return holdWatch(res);
       json(res, 200, { metadata: { resourceVersion: '40' }, items: [obj('p', '1')] });
     };
     const informer = new ListWatchInformer<Obj>({ client, path: '/apis/x/v1/ps', restartDelayMs: 20 });
