@@ -137,7 +137,11 @@ export class PolicyStatusWriter {
     }
     this.busy = true;
     this.running = this.sync()
-      .catch((err: unknown) => this.options.logger.warn({ err }, 'planning MCPTransportPolicy status failed'))
+      .catch((err: unknown) => {
+        // Planned again at the next resync, as a failed write is.
+        this.dirty = true;
+        this.options.logger.warn({ err }, 'planning MCPTransportPolicy status failed; retrying on the next pass');
+      })
       .finally(() => {
         this.busy = false;
         if (this.again && !this.stopped) {

@@ -5,7 +5,8 @@ import { pino } from 'pino';
 import type { PolicyStatus, StoredPolicy } from '../../../src/status/policy-status.ts';
 import { PolicyStatusWriter } from '../../../src/status/policy-status-writer.ts';
 
-function setup(leader: { value: boolean }, timing: { debounceMs?: number; resyncMs?: number } = {}, failing = { value: false }) {
+/** `faults`: what fails while set, a status write or the read a plan starts from. */
+function setup(leader: { value: boolean }, timing: { debounceMs?: number; resyncMs?: number } = {}, faults = { write: false, plan: false }) {
   const policies: StoredPolicy[] = [
     { apiVersion: 'mcp-admission.dev/v1alpha1', kind: 'MCPTransportPolicy', metadata: { name: 'good', generation: 1 }, spec: {} },
     { apiVersion: 'mcp-admission.dev/v1alpha1', kind: 'MCPTransportPolicy', metadata: { name: 'bad', generation: 2, uid: 'u-bad' }, spec: { defaults: { maxSurge: 0 } } },
@@ -16,7 +17,7 @@ function setup(leader: { value: boolean }, timing: { debounceMs?: number; resync
   const writer = new PolicyStatusWriter({
     api: {
       patchStatus: async (name, status) => {
-        if (failing.value) throw Object.assign(new Error('etcdserver: request timed out'), { code: 500 });
+        if (faults.write) throw Object.assign(new Error('etcdserver: request timed out'), { code: 500 });
         writes.push([name, status]);
         // As the API server would: the stored object now carries the status.
         const stored = policies.find((p) => p.metadata?.name === name)!;
@@ -24,7 +25,10 @@ function setup(leader: { value: boolean }, timing: { debounceMs?: number; resync
       },
       createEvent: async (event) => void events.push(event),
     },
-    snapshot: () => ({ policies, namespaces: [] }),
+    snapshot: () => {
+      if (faults.plan) throw new Error('the informer cache is not readable');
+      return { policies, namespaces: [] };
+    },
     isLeader: () => leader.value,
     ownNamespace: 'mcp-admission',
     logger: pino({ level: 'silent' }),
@@ -112,18 +116,33 @@ describe('PolicyStatusWriter', () => {
 
   it('retries a failed write at the next resync though nothing changed', async (t: TestContext) => {
     const advance = mockedTimers(t);
-    const failing = { value: true };
-    const { writer, writes, states } = setup({ value: true }, { debounceMs: 100, resyncMs: 5000 }, failing);
+    const faults = { write: true, plan: false };
+    const { writer, writes, states } = setup({ value: true }, { debounceMs: 100, resyncMs: 5000 }, faults);
     writer.start();
     await advance(100);
     assert.equal(writes.length, 0);
-    failing.value = false;
+    faults.write = false;
     await advance(5000);
     await advance(100);
     assert.deepEqual(writes.map(([name]) => name), ['good', 'bad']);
     assert.equal(states.length, 2);
     await advance(5000);
     assert.equal(states.length, 2);
+    await writer.stop();
+  });
+
+  it('plans again at the next resync after a plan that failed, though nothing changed', async (t: TestContext) => {
+    const advance = mockedTimers(t);
+    const faults = { write: false, plan: true };
+    // A replica without the Lease: no change of leader to plan for either.
+    const { writer, states } = setup({ value: false }, { debounceMs: 100, resyncMs: 5000 }, faults);
+    writer.start();
+    await advance(100);
+    assert.equal(states.length, 0);
+    faults.plan = false;
+    await advance(5000);
+    await advance(100);
+    assert.deepEqual(states, [['accepted', 'invalid']]);
     await writer.stop();
   });
 });
