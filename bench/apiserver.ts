@@ -182,8 +182,8 @@ interface Accumulated {
   /** API server answers of measured operations, checked after the run. */
   answers: string[];
   names: string[];
-  /** Σ of Δsum (ms) and Δcount per breakdown part, and for serve's own decision time. */
-  sums: Record<Part | 'serve', { ms: number; count: number }>;
+  /** Σ of Δsum (ms) and Δcount per breakdown part, for serve's own decision time, and for serve's status plans (CPU). */
+  sums: Record<Part | 'serve' | 'plans', { ms: number; count: number }>;
   cpu: Cpu;
   /** VmRSS samples (MB) of each webhook process during this configuration's measured windows. */
   rss: { serve: number[]; floor: number[]; blocksFloor: number[] };
@@ -191,7 +191,7 @@ interface Accumulated {
 }
 
 function emptyAccumulated(): Accumulated {
-  const sums = Object.fromEntries([...PARTS, 'serve'].map((k) => [k, { ms: 0, count: 0 }])) as Accumulated['sums'];
+  const sums = Object.fromEntries([...PARTS, 'serve', 'plans'].map((k) => [k, { ms: 0, count: 0 }])) as Accumulated['sums'];
   return { latencies: [], errors: 0, seconds: 0, answers: [], names: [], sums, cpu: { apiserver: 0, etcd: 0, serve: 0, floor: 0, blocksFloor: 0, client: 0 }, rss: { serve: [], floor: [], blocksFloor: [] }, loads: [] };
 }
 
@@ -273,6 +273,13 @@ function accumulate(into: Accumulated, verb: Verb, before: Snapshot, after: Snap
   if (served.count > 0) {
     into.sums.serve.ms += served.ms * served.count;
     into.sums.serve.count += served.count;
+  }
+  // Status plans that ran in the window (every replica plans after each
+  // policy or namespace change): their count and CPU, from serve's histogram.
+  const plans = histogramMean(before.serve, after.serve, 'mcp_admission_policy_status_plan_cpu_seconds');
+  if (plans.count > 0) {
+    into.sums.plans.ms += plans.ms * plans.count;
+    into.sums.plans.count += plans.count;
   }
   for (const key of Object.keys(into.cpu) as (keyof Cpu)[]) into.cpu[key] += after.cpu[key] - before.cpu[key];
 }
@@ -421,8 +428,9 @@ async function servePatchFor(port: number, caCert: string, namespace: string): P
 }
 
 /** Creates `count` MCPTransportPolicies beside the cluster default and waits until serve's informer holds them all. */
-async function installClusterPolicies(m: Measured, count: number): Promise<{ seconds: number; serveRssMb: number }> {
+async function installClusterPolicies(m: Measured, count: number): Promise<{ seconds: number; serveRssMb: number; plans: { count: number; cpuMs: number } }> {
   const started = performance.now();
+  const plansBefore = parseMetrics(await plainMetrics(m.serve.metricsPort));
   const path = `/apis/${POLICY_GROUP}/${POLICY_VERSION}/${POLICY_PLURAL}`;
   const operations = transportPolicies(count + 1)
     .slice(1) // the first is a cluster default; the cluster has one
@@ -435,7 +443,9 @@ async function installClusterPolicies(m: Measured, count: number): Promise<{ sec
     if (performance.now() - started > 180_000) throw new Error(`serve holds ${accepted} accepted policies after 180 s, expected ${count + 1}`);
     await sleep(250);
   }
-  return { seconds: (performance.now() - started) / 1000, serveRssMb: statusMb(m.serve.process.pid, 'VmRSS') };
+  const seconds = (performance.now() - started) / 1000;
+  const plans = histogramMean(plansBefore, parseMetrics(await plainMetrics(m.serve.metricsPort)), 'mcp_admission_policy_status_plan_cpu_seconds');
+  return { seconds, serveRssMb: statusMb(m.serve.process.pid, 'VmRSS'), plans: { count: plans.count, cpuMs: plans.count > 0 ? plans.ms * plans.count : 0 } };
 }
 
 function phasesToRun(): { phases: Phase[]; policyPhase: Phase | undefined } {
@@ -613,7 +623,7 @@ async function throughApiserver(progress: (s: string) => void): Promise<Apiserve
       progress(`  creating ${clusterPolicyCount} MCPTransportPolicies ...`);
       const loaded = await installClusterPolicies(m, clusterPolicyCount);
       policiesLoaded = { count: clusterPolicyCount, ...loaded };
-      progress(` serve holds them after ${fixed(loaded.seconds, 1)} s, RSS ${fixed(loaded.serveRssMb, 0)} MB\n`);
+      progress(` serve holds them after ${fixed(loaded.seconds, 1)} s, RSS ${fixed(loaded.serveRssMb, 0)} MB; ${loaded.plans.count} status plans meanwhile, ${fixed(loaded.plans.cpuMs, 0)} ms of CPU\n`);
       await runPhase(policyPhase);
     }
     const peaks = { beforePolicies, end: hwm() };
@@ -857,7 +867,10 @@ function apiserverTables(run: ApiserverRun): Tables {
     if (r.wrong > 0 || r.readBack !== 'ok') verdicts.push(`- ${r.phase.title} ${LABEL[r.configuration]}: ${r.wrong} stored objects not as expected (${r.firstWrong ?? r.readBack})`);
     if (r.acc.errors > 0) verdicts.push(`- ${r.phase.title} ${LABEL[r.configuration]}: ${r.acc.errors} failed operations (${r.acc.firstError})`);
   }
-  return { latency, floor, webhooks, blocks, ratios, breakdown, cpu, verdict: verdicts.join('\n') };
+  const plans = results
+    .filter((r) => r.configuration === 'mcp-admission')
+    .map(({ phase, acc }) => `- ${phase.title}: ${acc.sums.plans.count} status plans in serve's windows, ${fixed(acc.sums.plans.ms, 1)} ms of CPU, ${fixed(acc.sums.plans.ms / acc.latencies.length, 3)} ms per operation`);
+  return { latency, floor, webhooks, blocks, ratios, breakdown, cpu: `${cpu}\n\nserve's MCPTransportPolicy status plans (mcp_admission_policy_status_plan_cpu_seconds):\n${plans.join('\n')}`, verdict: verdicts.join('\n') };
 }
 
 // ---------------------------------------------------------------------------

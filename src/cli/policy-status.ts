@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
+import { Histogram } from 'prom-client';
 import { LeaderElector, leaseTimings } from '../kubernetes/leader-election.ts';
 import type { KubeClient } from '../kubernetes/kube-client.ts';
 import { clusterLeaseApi } from '../kubernetes/lease-api.ts';
@@ -19,6 +20,9 @@ import { PolicyStatusWriter } from '../status/policy-status-writer.ts';
 
 /** The Lease whose holder writes policy status, in the webhook's namespace. */
 export const STATUS_LEASE = 'mcp-admission-webhook-status';
+
+/** Plan CPU buckets, in seconds: under a millisecond for a change in a small cluster, up to a second for a full plan of thousands of policies over many namespaces. */
+export const PLAN_CPU_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 
 export interface PolicyStatusOptions {
   client: KubeClient;
@@ -52,6 +56,12 @@ export function startPolicyStatus(options: PolicyStatusOptions): RunningPolicySt
     onStoppedLeading: () => logger.info({ lease: STATUS_LEASE, identity }, 'no longer holding the status Lease'),
     onError: (err) => logger.warn({ lease: STATUS_LEASE, err: (err as Error).message }, 'status Lease election failed; retrying'),
   });
+  const planCpu = new Histogram({
+    name: 'mcp_admission_policy_status_plan_cpu_seconds',
+    help: 'CPU time of the process while planning MCPTransportPolicy status, per plan (every replica plans after each policy or namespace change).',
+    buckets: PLAN_CPU_BUCKETS,
+    registers: [options.metrics.registry],
+  });
   const writer = new PolicyStatusWriter({
     api: clusterPolicyStatusApi(client),
     // Informer objects are the API server's JSON: StoredPolicy reads them as such.
@@ -60,6 +70,7 @@ export function startPolicyStatus(options: PolicyStatusOptions): RunningPolicySt
     ownNamespace: namespace,
     logger,
     instance: identity,
+    onPlanCpu: (seconds) => planCpu.observe(seconds),
     onPlanned: (plans) => {
       const counts: Partial<Record<PolicyState, number>> = {};
       for (const plan of plans) counts[plan.state] = (counts[plan.state] ?? 0) + 1;

@@ -36,6 +36,13 @@ export interface PolicyStatusWriterOptions {
   instance: string;
   /** Called with every plan (every replica), e.g. for `mcp_admission_policies{state}`. */
   onPlanned?: (plans: readonly PolicyStatusPlan[]) => void;
+  /**
+   * Called after every plan with the process's CPU time it took, in
+   * seconds, e.g. for `mcp_admission_policy_status_plan_cpu_seconds`: every
+   * replica plans after every change, so what a plan costs is what a busy
+   * cluster's changes cost each replica.
+   */
+  onPlanCpu?: (seconds: number) => void;
   clock?: () => Date;
   /** Wait after a change before planning, so a burst of changes is one pass. */
   debounceMs?: number;
@@ -100,6 +107,7 @@ export class PolicyStatusWriter {
   /** One pass now; resolves when written. Exposed for tests. */
   async sync(): Promise<void> {
     this.dirty = false;
+    const cpu = process.cpuUsage();
     const { policies, namespaces } = this.options.snapshot();
     const validate = (object: StoredPolicy) => {
       let check = this.checked.get(object);
@@ -107,6 +115,8 @@ export class PolicyStatusWriter {
       return check;
     };
     const plans = planPolicyStatus(policies, namespaces, { now: (this.options.clock ?? (() => new Date()))(), ownNamespace: this.options.ownNamespace, validate });
+    const spent = process.cpuUsage(cpu);
+    this.options.onPlanCpu?.((spent.user + spent.system) / 1e6);
     this.options.onPlanned?.(plans);
     const leader = this.options.isLeader();
     const justGained = leader && !this.wasLeader;

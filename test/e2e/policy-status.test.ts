@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { getJson, manifest, mustSucceed, REPO_ROOT, startE2E, type E2E } from '../support/harness.ts';
@@ -55,6 +56,17 @@ describe('MCPTransportPolicy status', () => {
     await waitFor('cluster-default Accepted', async () => (await condition('cluster-default', 'Accepted'))?.status === 'True');
     const object = await getJson<Manifest>(env.kubectl, ['mcptransportpolicy', 'cluster-default']);
     assert.equal(object.status.observedGeneration, object.metadata.generation);
+
+    // Every plan is counted with its CPU time.
+    const metrics = await new Promise<string>((resolve, reject) =>
+      httpGet({ host: '127.0.0.1', port: env.webhook!.metricsPort, path: '/metrics' }, (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve(text));
+      }).on('error', reject),
+    );
+    const plans = Number(/^mcp_admission_policy_status_plan_cpu_seconds_count (\S+)$/m.exec(metrics)?.[1]);
+    assert.ok(plans >= 1, `plans counted: ${plans}`);
   });
 
   it('a policy stored invalid while the webhook was down gets Invalid with the field path, and a Warning Event', async () => {

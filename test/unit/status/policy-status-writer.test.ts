@@ -14,6 +14,7 @@ function setup(leader: { value: boolean }, timing: { debounceMs?: number; resync
   const writes: Array<[string, PolicyStatus]> = [];
   const events: CoreV1Event[] = [];
   const states: string[][] = [];
+  const planCpu: number[] = [];
   const writer = new PolicyStatusWriter({
     api: {
       patchStatus: async (name, status) => {
@@ -34,10 +35,11 @@ function setup(leader: { value: boolean }, timing: { debounceMs?: number; resync
     logger: pino({ level: 'silent' }),
     instance: 'webhook-0',
     onPlanned: (plans) => states.push(plans.map((p) => p.state)),
+    onPlanCpu: (seconds) => planCpu.push(seconds),
     clock: () => new Date('2026-11-24T09:30:00Z'),
     ...timing,
   });
-  return { writer, writes, events, states };
+  return { writer, writes, events, states, planCpu };
 }
 
 /**
@@ -61,6 +63,16 @@ describe('PolicyStatusWriter', () => {
     assert.deepEqual(writes, []);
     assert.deepEqual(events, []);
     assert.deepEqual(states, [['accepted', 'invalid']]);
+  });
+
+  it('reports the CPU time of every plan, leader or not', async () => {
+    const leader = { value: false };
+    const { writer, planCpu } = setup(leader);
+    await writer.sync();
+    leader.value = true;
+    await writer.sync();
+    assert.equal(planCpu.length, 2);
+    for (const seconds of planCpu) assert.ok(Number.isFinite(seconds) && seconds >= 0, `${seconds}`);
   });
 
   it('the leader writes each status once and one Warning Event for the invalid policy', async () => {
