@@ -66,6 +66,29 @@ const MAX_MESSAGE = 4096;
 
 const bounded = (text: string): string => (text.length <= MAX_MESSAGE ? text : `${text.slice(0, MAX_MESSAGE - 1)}…`);
 
+/** A policy's check: validateTransportPolicy, or a memo of it. */
+export type PolicyCheck = (object: StoredPolicy) => ReturnType<typeof validateTransportPolicy>;
+
+/** The valid policies, in stored order, and the problems of each invalid one by name. */
+export interface CheckedPolicies {
+  valid: TransportPolicy[];
+  problemsOf: Map<string, string[]>;
+}
+
+/** A conflict in one namespace: the message, and the policies it names that are in force there. */
+export interface NamespaceConflict {
+  message: string;
+  policies: string[];
+}
+
+/** Which namespaces each policy conflicts in, in namespace order, and the message of the first. */
+export type ConflictsByPolicy = Map<string, { namespaces: string[]; message: string }>;
+
+/** Namespaces never judged: the system ones and the webhook's own. */
+export function skippedNamespaces(ownNamespace: string): ReadonlySet<string> {
+  return new Set<string>([...SYSTEM_NAMESPACES, ownNamespace]);
+}
+
 /**
  * Plans the status of every policy. `ownNamespace` and the system
  * namespaces are never judged, so conflicts there do not count.
@@ -77,10 +100,21 @@ export function planPolicyStatus(
     now: Date;
     ownNamespace: string;
     /** validateTransportPolicy, or a memo of it: a caller that plans the same objects again need not check them again. */
-    validate?: (object: StoredPolicy) => ReturnType<typeof validateTransportPolicy>;
+    validate?: PolicyCheck;
   },
 ): PolicyStatusPlan[] {
-  const validate = options.validate ?? validateTransportPolicy;
+  const checked = checkPolicies(stored, options.validate ?? validateTransportPolicy);
+  const skipped = skippedNamespaces(options.ownNamespace);
+  const conflicts: ConflictsByPolicy = new Map();
+  for (const namespace of namespaces) {
+    if (skipped.has(namespace.name)) continue;
+    addConflict(conflicts, namespace.name, namespaceConflict(checked.valid, namespace));
+  }
+  return planFromConflicts(stored, checked, conflicts, options.now);
+}
+
+/** Checks each stored policy. */
+export function checkPolicies(stored: readonly StoredPolicy[], validate: PolicyCheck): CheckedPolicies {
   const valid: TransportPolicy[] = [];
   const problemsOf = new Map<string, string[]>();
   for (const object of stored) {
@@ -88,26 +122,39 @@ export function planPolicyStatus(
     if (policy) valid.push(policy);
     else problemsOf.set(object.metadata?.name ?? '', problems.map(describeFinding));
   }
+  return { valid, problemsOf };
+}
 
-  // Which namespaces each policy conflicts in, and the first message for it.
-  const conflicts = new Map<string, { namespaces: string[]; message: string }>();
-  const skipped = new Set<string>([...SYSTEM_NAMESPACES, options.ownNamespace]);
-  for (const namespace of namespaces) {
-    if (skipped.has(namespace.name)) continue;
-    const settings = resolveSettings(valid, namespace.name, { 'kubernetes.io/metadata.name': namespace.name, ...namespace.labels });
-    if (settings.exempt || settings.conflicts.length === 0) continue;
-    const message = settings.conflicts.map((c) => c.message).join(' ');
-    // The policies a conflict names (resolveSettings names each side), not
-    // every policy in force there: a cluster default that sets no bound is
-    // not part of it.
-    const named = new Set([...message.matchAll(/MCPTransportPolicy ([a-z0-9][-a-z0-9.]*[a-z0-9]|[a-z0-9])/g)].map((m) => m[1]));
-    for (const source of settings.sources.filter((s) => named.has(s))) {
-      const entry = conflicts.get(source) ?? { namespaces: [], message };
-      entry.namespaces.push(namespace.name);
-      conflicts.set(source, entry);
-    }
+/** The labels a namespace is selected by: its own and the name label the API server sets on every namespace. */
+export function selectorLabels(namespace: NamespaceInfo): Record<string, string> {
+  return { 'kubernetes.io/metadata.name': namespace.name, ...namespace.labels };
+}
+
+/** The conflict the valid policies leave in one namespace, if any (none where it is exempt). */
+export function namespaceConflict(valid: readonly TransportPolicy[], namespace: NamespaceInfo): NamespaceConflict | undefined {
+  const settings = resolveSettings(valid, namespace.name, selectorLabels(namespace));
+  if (settings.exempt || settings.conflicts.length === 0) return undefined;
+  const message = settings.conflicts.map((c) => c.message).join(' ');
+  // The policies a conflict names (resolveSettings names each side), not
+  // every policy in force there: a cluster default that sets no bound is
+  // not part of it.
+  const named = new Set([...message.matchAll(/MCPTransportPolicy ([a-z0-9][-a-z0-9.]*[a-z0-9]|[a-z0-9])/g)].map((m) => m[1]));
+  return { message, policies: settings.sources.filter((s) => named.has(s)) };
+}
+
+/** Adds one namespace's conflict; call in namespace order, which the Conflicting message follows. */
+export function addConflict(conflicts: ConflictsByPolicy, namespace: string, conflict: NamespaceConflict | undefined): void {
+  if (!conflict) return;
+  for (const source of conflict.policies) {
+    const entry = conflicts.get(source) ?? { namespaces: [], message: conflict.message };
+    entry.namespaces.push(namespace);
+    conflicts.set(source, entry);
   }
+}
 
+/** Each policy's plan from its check and the conflicts found. */
+export function planFromConflicts(stored: readonly StoredPolicy[], { problemsOf }: CheckedPolicies, conflicts: ConflictsByPolicy, now: Date): PolicyStatusPlan[] {
+  const nowText = rfc3339Seconds(now);
   return stored.map((object) => {
     const name = object.metadata?.name ?? '';
     const generation = object.metadata?.generation ?? 0;
@@ -121,7 +168,7 @@ export function planPolicyStatus(
         reason,
         message: bounded(message),
         observedGeneration: generation,
-        lastTransitionTime: unchanged && before?.lastTransitionTime ? before.lastTransitionTime : rfc3339Seconds(options.now),
+        lastTransitionTime: unchanged && before?.lastTransitionTime ? before.lastTransitionTime : nowText,
       };
     };
 
