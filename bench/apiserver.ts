@@ -65,6 +65,7 @@
  * `--skip-scaling`, `--quick` (a smoke run of every phase in about 3
  * minutes: C=1 only, few operations, 100 cluster policies, no scaling).
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,13 +74,14 @@ import { POLICY_GROUP, POLICY_PLURAL, POLICY_VERSION } from '../src/contract.ts'
 import { REPO_ROOT, startE2E } from '../test/support/harness.ts';
 import { freePorts } from '../test/support/harness/ports.ts';
 import { generateWebhookCertificates } from '../test/support/harness/webhook.ts';
+import { PROCESS_OF, TARGET_ADDED_VS_FLOOR, TARGET_CPU_VS_FLOOR, TARGET_RSS_VS_FLOOR, type ApiserverSamples } from './lib/apiserver-samples.ts';
 import { CONFIGURATIONS, admissionSwitch, checkStored, type AdmissionConfiguration } from './lib/admission-configs.ts';
 import { buildForBenchmark } from './lib/build.ts';
 import { apiClient, histogramMean, mustAnswer, parseMetrics, plainMetrics, total, type ApiClient, type Sample } from './lib/kube-api.ts';
 import { statusMb, threadsCpuSeconds } from './lib/load.ts';
 import { paddedDeploymentReview } from './lib/reviews.ts';
 import { runScaling, transportPolicies, type ScalingRow } from './lib/scaling.ts';
-import { fixed, markdownTable, mean, percentile, sorted } from './lib/stats.ts';
+import { addedRatio, bootstrapInterval, fixed, judge, markdownTable, mean, percentile, sorted, withInterval } from './lib/stats.ts';
 import { manifestNodeOptions, startFloor, startServe, type WebhookProcess } from './lib/webhook-processes.ts';
 import { mcpDeploymentObject } from './lib/workloads.ts';
 
@@ -87,11 +89,9 @@ const RESULTS = new URL('results/', import.meta.url).pathname;
 const TARGET_VS_NONE = 1.1;
 const TARGET_VS_CEL = 1.05;
 const TARGET_CONCURRENCY = 16;
-/** Issue 13: serve's added latency, CPU and RSS against the floor's. */
-const TARGET_ADDED_VS_FLOOR = 1.15;
-const TARGET_CPU_VS_FLOOR = 1.3;
-const TARGET_RSS_VS_FLOOR = 1.3;
 const RSS_SAMPLE_MS = 250;
+/** How a ratio's interval stands against its target, in the tables. */
+const VERDICT_MARK = { met: 'ok', MISSED: 'MISS', undecided: 'undecided' } as const;
 /** The annotation an update changes, checked on the stored object afterwards. */
 const REVISION_ANNOTATION = 'bench.mcp-admission.dev/revision';
 
@@ -656,8 +656,6 @@ async function throughApiserver(progress: (s: string) => void): Promise<Apiserve
   }
 }
 
-/** Which process's CPU and RSS a webhook configuration measures. */
-const PROCESS_OF = { floor: 'floor', 'blocks-floor': 'blocksFloor', 'mcp-admission': 'serve' } as const;
 
 /** A webhook process in its configuration's windows: CPU ms per operation (also net of idle) and RSS MB. */
 interface Figures {
@@ -715,7 +713,14 @@ function apiserverTables(run: ApiserverRun): Tables {
     }),
   );
 
-  // serve against the floor: added latency over none, and the ratio.
+  // serve against the floor: added latency over none, and the ratio with its
+  // 95% bootstrap interval over this run's samples. A run's interval is the
+  // least the uncertainty can be (see bootstrapInterval); pool several runs
+  // with bench/apiserver-pool.ts to carry the spread between runs.
+  const ratioInterval = (phase: Phase, reference: AdmissionConfiguration, subject: AdmissionConfiguration, p: number) => {
+    const samples = (k: AdmissionConfiguration) => find(phase, k)?.acc.latencies ?? [];
+    return bootstrapInterval([[samples('none'), samples(reference), samples(subject)]], addedRatio(p));
+  };
   const floorRows = phases.map((phase) => {
     const cells: string[] = [phase.title];
     for (const p of [50, 90]) {
@@ -723,8 +728,10 @@ function apiserverTables(run: ApiserverRun): Tables {
       const floorAdded = stat(phase, 'floor', p) - none;
       const serveAdded = stat(phase, 'mcp-admission', p) - none;
       const ratio = serveAdded / floorAdded;
-      cells.push(fixed(none, 2), fixed(stat(phase, 'floor', p), 2), fixed(stat(phase, 'mcp-admission', p), 2), fixed(floorAdded, 2), fixed(serveAdded, 2), `${fixed(ratio, 2)}${ratio <= TARGET_ADDED_VS_FLOOR ? ' (ok)' : ' (MISS)'}`);
-      verdicts.push(`- ${phase.title}: serve added / floor added at p${p} ${fixed(ratio, 2)} (target ≤ ${TARGET_ADDED_VS_FLOOR}): ${ratio <= TARGET_ADDED_VS_FLOOR ? 'met' : 'MISSED'}`);
+      const interval = ratioInterval(phase, 'floor', 'mcp-admission', p);
+      const verdict = judge(interval, TARGET_ADDED_VS_FLOOR);
+      cells.push(fixed(none, 2), fixed(stat(phase, 'floor', p), 2), fixed(stat(phase, 'mcp-admission', p), 2), fixed(floorAdded, 2), fixed(serveAdded, 2), `${withInterval(ratio, interval)} (${VERDICT_MARK[verdict]})`);
+      verdicts.push(`- ${phase.title}: serve added / floor added at p${p} ${withInterval(ratio, interval)} (target ≤ ${TARGET_ADDED_VS_FLOOR}): ${verdict}`);
     }
     return cells;
   });
@@ -785,8 +792,10 @@ function apiserverTables(run: ApiserverRun): Tables {
       for (const p of [50, 90]) {
         const none = stat(phase, 'none', p);
         const [floorAdded, blocksAdded, serveAdded] = (['floor', 'blocks-floor', 'mcp-admission'] as const).map((k) => stat(phase, k, p) - none) as [number, number, number];
+        const serveOverBlocks = ratioInterval(phase, 'blocks-floor', 'mcp-admission', p);
+        const blocksOverFloor = ratioInterval(phase, 'floor', 'blocks-floor', p);
         if (p === 50) p50.push(serveAdded / blocksAdded, blocksAdded / floorAdded);
-        cells.push(fixed(stat(phase, 'blocks-floor', p), 2), fixed(blocksAdded, 2), fixed(blocksAdded / floorAdded, 2), fixed(serveAdded / blocksAdded, 2), fixed(serveAdded / floorAdded, 2));
+        cells.push(fixed(stat(phase, 'blocks-floor', p), 2), fixed(blocksAdded, 2), withInterval(blocksAdded / floorAdded, blocksOverFloor), withInterval(serveAdded / blocksAdded, serveOverBlocks), fixed(serveAdded / floorAdded, 2));
       }
       const [f, b, s] = (['floor', 'blocks-floor', 'mcp-admission'] as const).map((k) => figures(phase, k)) as [Figures, Figures, Figures];
       // Paced, CPU net of idle, as above.
@@ -873,6 +882,28 @@ function apiserverTables(run: ApiserverRun): Tables {
   return { latency, floor, webhooks, blocks, ratios, breakdown, cpu: `${cpu}\n\nserve's MCPTransportPolicy status plans (mcp_admission_policy_status_plan_cpu_seconds):\n${plans.join('\n')}`, verdict: verdicts.join('\n') };
 }
 
+/** The run's raw figures, for pooling with other runs. */
+function samplesOf(run: ApiserverRun, started: Date, machine: string): ApiserverSamples {
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['describe', '--always', '--dirty'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    // Not a git checkout: the samples stand without it.
+  }
+  const phases: ApiserverSamples['phases'] = [];
+  for (const { phase, configuration, acc } of run.results) {
+    let entry = phases.find((p) => p.key === phase.key);
+    if (!entry) phases.push((entry = { key: phase.key, title: phase.title, paced: phase.paceMs > 0, configurations: {} }));
+    entry.configurations[configuration] = {
+      latencies: acc.latencies,
+      seconds: acc.seconds,
+      cpuSeconds: { serve: acc.cpu.serve, floor: acc.cpu.floor, blocksFloor: acc.cpu.blocksFloor },
+      rssSteadyMb: { serve: median(acc.rss.serve), floor: median(acc.rss.floor), blocksFloor: median(acc.rss.blocksFloor) },
+    };
+  }
+  return { format: 1, started: started.toISOString(), commit, machine, phases };
+}
+
 // ---------------------------------------------------------------------------
 // Scaling
 
@@ -897,6 +928,8 @@ function cpuModel(): string {
 
 async function main(): Promise<void> {
   const started = new Date();
+  const stamp = started.toISOString().slice(0, 16).replace(':', '-');
+  let samplesFile: string | undefined;
   const startedMs = performance.now();
   const out = (s: string) => process.stdout.write(s);
   const machine = `${availableParallelism()} CPUs (${cpuModel()}), Node ${process.version}, load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`;
@@ -915,7 +948,10 @@ async function main(): Promise<void> {
       .join('; ');
     const settingsLine = `serve: compiled JavaScript (tsconfig.build.json), default (info) logging to a file, policies from the cluster informer (--kubeconfig), Node flags from the manifests: ${run.nodeSettings}${flags.profile ? `; profiled (--cpu-prof, --heap-prof into ${flags.profile}): figures carry the profiler's cost` : ''}. Floor: bare node:https, serve's certificate, TLS and connection settings, answering serve's ${run.servePatch.length}-operation patch (${run.servePatch.map((op) => (op as { op: string; path: string }).op + ' ' + (op as { path: string }).path).join(', ')}) on /mutate and an allow on /validate, with Node's defaults. Blocks floor: the same answers from an express app (x-powered-by and ETag off, express.raw under serve's 7 MiB limit) with serve's envelope check (JSON.parse and zod), an info log line per review with serve's fields written asynchronously by serve's logger, serve's request histogram observed with its five labels, and serve's Node flags; no informer. Blocks floor in: ${flags['blocks-floor']}.`;
     const t = apiserverTables(run);
-    out(`\n${t.latency}\n\nserve against the floor (ms; added = over none):\n${t.floor}\n\nwebhook processes (CPU per operation in their own windows; RSS sampled every ${RSS_SAMPLE_MS} ms in them):\n${t.webhooks}\n${peakLine}\n\nthe floor on the building blocks beside the floor and serve (added = over none; CPU paced net of idle):\n${t.blocks}\n\n${t.ratios}\n\n${t.verdict}\n\nwhere the time goes (means from the API server's and serve's metrics):\n${t.breakdown}\n\nCPU per operation:\n${t.cpu}\n${idleLine}\n`);
+    mkdirSync(RESULTS, { recursive: true });
+    samplesFile = `${RESULTS}apiserver-${stamp}.json`;
+    writeFileSync(samplesFile, JSON.stringify(samplesOf(run, started, machine)));
+    out(`\n${t.latency}\n\nserve against the floor (ms; added = over none; ratios with their 95% bootstrap interval over this run's samples):\n${t.floor}\n\nwebhook processes (CPU per operation in their own windows; RSS sampled every ${RSS_SAMPLE_MS} ms in them):\n${t.webhooks}\n${peakLine}\n\nthe floor on the building blocks beside the floor and serve (added = over none; CPU paced net of idle):\n${t.blocks}\n\n${t.ratios}\n\n${t.verdict}\n\nwhere the time goes (means from the API server's and serve's metrics):\n${t.breakdown}\n\nCPU per operation:\n${t.cpu}\n${idleLine}\n`);
     out(`kube-apiserver ${version}; ${settingsLine}\nadmission switches took ${switchMs.map((ms) => (ms / 1000).toFixed(1)).join(', ')} s\nwebhook warm-up before measuring (C=${warmUp.concurrency}, mcp-admission): ${warm}\n`);
     sections.push(
       '',
@@ -925,7 +961,7 @@ async function main(): Promise<void> {
       '',
       t.latency,
       '',
-      'serve against the floor (ms; added = over none; target: serve added ≤ 1.15 × floor added):',
+      'serve against the floor (ms; added = over none; target: serve added ≤ 1.15 × floor added). Each ratio with its 95% bootstrap interval over this run\'s samples: ok when the whole interval is under the target, MISS when all of it is over, undecided when it holds the target. One run\'s interval leaves out the spread between runs; `npm run bench:apiserver:pool` pools several runs\' samples (written beside this file as JSON) and carries it:',
       '',
       t.floor,
       '',
@@ -989,9 +1025,10 @@ async function main(): Promise<void> {
   const took = `${fixed((performance.now() - startedMs) / 60_000, 1)} min`;
   sections.push('', `Load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}. The run took ${took}.`, '');
   mkdirSync(RESULTS, { recursive: true });
-  const file = `${RESULTS}apiserver-${started.toISOString().slice(0, 16).replace(':', '-')}.md`;
+  const file = `${RESULTS}apiserver-${stamp}.md`;
   writeFileSync(file, sections.join('\n'));
-  out(`\nthe run took ${took}\nwritten to ${file.replace(new URL('..', import.meta.url).pathname, '')}\n`);
+  const relative = (f: string) => f.replace(new URL('..', import.meta.url).pathname, '');
+  out(`\nthe run took ${took}\nwritten to ${relative(file)}${samplesFile ? `, its samples to ${relative(samplesFile)}` : ''}\n`);
 }
 
 main().then(
