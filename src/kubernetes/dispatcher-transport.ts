@@ -23,7 +23,7 @@ export function dispatcherTransport(dispatcher: Dispatcher): Transport {
       });
       return {
         statusCode: response.statusCode,
-        body: response.body as AsyncIterable<Buffer>,
+        body: response.body,
         text: () => response.body.text(),
       };
     },

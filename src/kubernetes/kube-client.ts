@@ -5,7 +5,7 @@
  * line, `{"type": ..., "object": ...}`). A failed call throws an
  * {@link ApiError} carrying the HTTP status and the Status object.
  */
-import { StringDecoder } from 'node:string_decoder';
+import { finished, type Readable } from 'node:stream';
 import { ApiError, type ApiStatus } from './api-error.ts';
 import type { KubeAccess } from './kube-access.ts';
 import type { TransportResponse } from './transport.ts';
@@ -50,6 +50,60 @@ async function failure(method: string, path: string, response: TransportResponse
     // Not a Status (a proxy's page, say): the text is the body.
   }
   return new ApiError(method, path, response.statusCode, body);
+}
+
+/**
+ * Hands every non-blank line of `body` to `onLine`, as its chunks arrive;
+ * resolves when the stream ends, rejects when it breaks (or ends before
+ * its end: a premature close) or `onLine` throws, closing the stream.
+ *
+ * The chunks are read as `data` events, decoded by the stream
+ * (`setEncoding`: a chunk may end inside a multi-byte character, and the
+ * decoder keeps its first bytes for the next one). Not `for await`: its
+ * iterator pays a promise, a microtask and a `read()` per chunk (and
+ * copies the chunks buffered meanwhile into one), which a watch pays for
+ * every event (`npm run bench:watch`). A line whole in its chunk (an event
+ * of a few KB) is handed on as it is; one spread over many chunks (an
+ * object of megabytes) is joined once, when its newline arrives.
+ */
+function readLines(body: Readable, onLine: (line: string) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let parts: string[] = [];
+    const line = (text: string) => {
+      if (text.trim()) onLine(text);
+    };
+    const onData = (text: string) => {
+      try {
+        let start = 0;
+        for (let newline = text.indexOf('\n'); newline >= 0; newline = text.indexOf('\n', start)) {
+          if (parts.length === 0) line(text.slice(start, newline));
+          else {
+            parts.push(text.slice(start, newline));
+            const whole = parts.join('');
+            parts = [];
+            line(whole);
+          }
+          start = newline + 1;
+        }
+        if (start < text.length) parts.push(text.slice(start));
+      } catch (err) {
+        body.off('data', onData);
+        body.destroy();
+        reject(err);
+      }
+    };
+    body.setEncoding('utf8');
+    body.on('data', onData);
+    finished(body, (err) => {
+      if (err) return reject(err);
+      try {
+        line(parts.join(''));
+        resolve();
+      } catch (lineErr) {
+        reject(lineErr);
+      }
+    });
+  });
 }
 
 /** See the module comment. */
@@ -104,29 +158,8 @@ export class KubeClient {
     }
     if (response.statusCode !== 200) throw await failure('GET', target, response);
     options.onConnect?.();
-    // A chunk may end inside a multi-byte character: the decoder keeps its
-    // first bytes for the next one. A line may span many chunks (an object of
-    // megabytes): its parts are joined once, when its newline arrives.
-    const decoder = new StringDecoder('utf8');
-    let parts: string[] = [];
-    const line = (text: string) => {
-      if (text.trim()) onEvent(JSON.parse(text) as WatchEvent);
-    };
     try {
-      for await (const chunk of response.body) {
-        const text = decoder.write(chunk as Buffer);
-        let start = 0;
-        for (let newline = text.indexOf('\n'); newline >= 0; newline = text.indexOf('\n', start)) {
-          parts.push(text.slice(start, newline));
-          const whole = parts.join('');
-          parts = [];
-          line(whole);
-          start = newline + 1;
-        }
-        if (start < text.length) parts.push(text.slice(start));
-      }
-      parts.push(decoder.end());
-      line(parts.join(''));
+      await readLines(response.body, (text) => onEvent(JSON.parse(text) as WatchEvent));
     } catch (err) {
       if (options.signal?.aborted) return;
       throw err;

@@ -7,6 +7,8 @@
  * client-node nor undici (importing undici costs about 21 MB of RSS).
  */
 
+import type { Readable } from 'node:stream';
+
 /** One call. */
 export interface TransportRequest {
   url: URL;
@@ -22,8 +24,8 @@ export interface TransportRequest {
 /** The answer: status, then the body as it arrives. */
 export interface TransportResponse {
   readonly statusCode: number;
-  /** The body's chunks as they arrive; read it or call {@link text} so the connection can be reused. */
-  readonly body: AsyncIterable<Buffer>;
+  /** The body as it arrives; read it or call {@link text} so the connection can be reused. */
+  readonly body: Readable;
   /** The whole body as UTF-8 text. */
   text(): Promise<string>;
 }

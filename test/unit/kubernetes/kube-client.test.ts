@@ -61,4 +61,34 @@ describe('KubeClient watch stream', () => {
     );
     assert.equal((events[2]!.object as { data: string }).data.length, 200_000);
   });
+
+  it('fails a watch whose connection breaks mid-stream, after handing on the lines before the break', async () => {
+    respond = async (res) => {
+      res.write(`${JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'a' } } })}\n{"type":"ADD`);
+      await pause(20);
+      res.socket?.destroy();
+    };
+    const events: WatchEvent[] = [];
+    await assert.rejects(client.watch('/api/v1/services', {}, (event) => events.push(event)));
+    assert.deepEqual(events.map((e) => (e.object as { metadata: { name: string } }).metadata.name), ['a']);
+  });
+
+  it('ends a watch with what its handler throws, and reads no further', async () => {
+    respond = async (res) => {
+      res.write(`${JSON.stringify({ type: 'ERROR', object: { code: 500 } })}\n`);
+      await pause(50);
+      res.write(`${JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'late' } } })}\n`);
+      res.end();
+    };
+    const events: WatchEvent[] = [];
+    await assert.rejects(
+      client.watch('/api/v1/services', {}, (event) => {
+        events.push(event);
+        if (event.type === 'ERROR') throw new Error('refused');
+      }),
+      /refused/,
+    );
+    await pause(100);
+    assert.deepEqual(events.map((e) => e.type), ['ERROR']);
+  });
 });
