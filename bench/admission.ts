@@ -22,8 +22,9 @@
  * never pays; `--sources ts` measures that way anyway.
  *
  * Flags: `--duration S` (measured seconds per phase, 10), `--warmup S` (2),
- * `--concurrency 16,64`, `--profile` (afterwards, profile `serve` with
- * --cpu-prof at the first concurrency and print the top functions),
+ * `--concurrency 16,64`, `--profile` (afterwards, profile `serve` and the
+ * blocks floor with --cpu-prof at the first concurrency, print serve's top
+ * functions and both profiles per review side by side),
  * `--sources js|ts` (js), `--soak S` (afterwards, S seconds at 80% of the
  * throughput `serve` reached at the first concurrency, paced open-loop:
  * errors, latency and the RSS trend; `npm run soak`), `--node-options S`
@@ -42,6 +43,7 @@ import { writeCertificateFiles } from './lib/certificate-files.ts';
 import { statusMb, type LoadOptions, type LoadResult } from './lib/load.ts';
 import { forkLoad } from './lib/load-process.ts';
 import { IMAGE_NODE_OPTIONS } from './lib/node-options.ts';
+import { perReviewDiff, selfTime, type SelfTime } from './lib/profile-diff.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const RESULTS = new URL('results/', import.meta.url).pathname;
@@ -149,8 +151,8 @@ async function startServe(extraNodeArgs: string[] = []): Promise<Target> {
 }
 
 /** The bare floor, or the floor on the building blocks (with serve's NODE_OPTIONS and log level). */
-async function startFloor(blocks = false): Promise<Target> {
-  const args = blocks ? [blocksFloorEntry, certFile, keyFile, '--log-level', 'warn'] : [floorEntry, certFile, keyFile];
+async function startFloor(blocks = false, extraNodeArgs: string[] = []): Promise<Target> {
+  const args = [...extraNodeArgs, ...(blocks ? [blocksFloorEntry, certFile, keyFile, '--log-level', 'warn'] : [floorEntry, certFile, keyFile])];
   const env = blocks ? { ...process.env, NODE_OPTIONS: flags['node-options'] } : process.env;
   const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
@@ -270,17 +272,54 @@ function summarizeProfile(file: string, top = 20): string {
   return `busy time from the first request on, idle excluded\n\nself time by function (top ${top}):\n${rank(self, top)}\n\nself time by package / area:\n${rank(area, 15)}`;
 }
 
-async function profileServe(concurrency: number): Promise<string> {
-  const dir = `${RESULTS}profile-${Date.now()}`;
-  mkdirSync(dir, { recursive: true });
-  const target = await startServe(['--cpu-prof', '--cpu-prof-dir', dir]);
-  await runLoad(target, concurrency);
+/** Stops a profiled process and returns the .cpuprofile it wrote in `dir`. */
+async function stopProfiled(target: Target, dir: string): Promise<string> {
   const exited = new Promise((resolve) => target.child.once('exit', resolve));
   target.child.kill('SIGTERM');
   await exited;
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
   if (!file) throw new Error(`no .cpuprofile written in ${dir}`);
-  return `profile: ${dir}/${file}\n\n${summarizeProfile(`${dir}/${file}`)}`;
+  return `${dir}/${file}`;
+}
+
+/**
+ * Profiles `serve` and the blocks floor under the same load, one after the
+ * other, and prints serve's top functions, then both profiles per review,
+ * side by side: self time in the measured window over the reviews answered
+ * in it, by group and by function (lib/profile-diff.ts), with the load
+ * average at each.
+ */
+async function profileServe(concurrency: number): Promise<string> {
+  const dir = `${RESULTS}profile-${Date.now()}`;
+  const profiled: Array<{ name: string; file: string; result: LoadResult; load: string }> = [];
+  for (const name of ['serve', 'blocks-floor'] as const) {
+    const own = `${dir}/${name}`;
+    mkdirSync(own, { recursive: true });
+    const nodeArgs = ['--cpu-prof', '--cpu-prof-dir', own];
+    const target = name === 'serve' ? await startServe(nodeArgs) : await startFloor(true, nodeArgs);
+    const load = loadavg()[0]!.toFixed(2);
+    const result = await runLoad(target, concurrency);
+    profiled.push({ name, file: await stopProfiled(target, own), result, load: `${load}-${loadavg()[0]!.toFixed(2)}` });
+  }
+  const [serve, blocks] = profiled as [(typeof profiled)[number], (typeof profiled)[number]];
+  const times = profiled.map((p) => selfTime(p.file, p.result.window));
+  const side = (pick: (t: SelfTime) => Map<string, number>, top: number) =>
+    perReviewDiff(['serve', 'blocks floor'], { time: pick(times[0]!), reviews: serve.result.requests }, { time: pick(times[1]!), reviews: blocks.result.requests }, top);
+  const cpu = (p: (typeof profiled)[number]) => `${p.name} ${fixed(p.result.requests / p.result.seconds, 0)} req/s, CPU ${fixed((p.result.serverCpuSeconds * 1e6) / p.result.requests, 1)} µs/review (all threads), load average ${p.load}`;
+  return [
+    `profile: ${serve.file}`,
+    '',
+    summarizeProfile(serve.file),
+    '',
+    `per review, serve against the blocks floor at concurrency ${concurrency}, one after the other: ${cpu(serve)}; ${cpu(blocks)}`,
+    `(${blocks.file})`,
+    '',
+    'by group:',
+    side((t) => t.byGroup, 30),
+    '',
+    'by function:',
+    side((t) => t.byFunction, 40),
+  ].join('\n');
 }
 
 /** Least-squares slope of `values` sampled once a second, in units per minute. */

@@ -42,6 +42,8 @@ export interface LoadResult {
   perKind: Record<string, { requests: number; p50: number; p99: number }>;
   /** VmRSS of the server in MB, once a second through the measured window. */
   rssTimeline: number[];
+  /** The measured window, CLOCK_MONOTONIC µs (the clock of a CPU profile's samples, any process's). */
+  window: [number, number];
 }
 
 /** utime + stime of a process, in seconds. */
@@ -132,7 +134,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const rssTimeline: number[] = [];
   let ticks = 0;
 
+  let windowFrom = NaN;
   const edge = setTimeout(() => {
+    windowFrom = Number(process.hrtime.bigint() / 1000n);
     serverCpuAtStart = processCpuSeconds(options.serverPid, options.clockTicks);
     const cpu = process.cpuUsage();
     clientCpuAtStart = (cpu.user + cpu.system) / 1e6;
@@ -166,6 +170,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     }
   }
   await Promise.all(Array.from({ length: options.concurrency }, loop));
+  const windowTo = Number(process.hrtime.bigint() / 1000n);
   clearTimeout(edge);
   clearInterval(rssSampler);
   serverRssMb = Math.max(serverRssMb, statusMb(options.serverPid, 'VmRSS'));
@@ -194,6 +199,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     serverRssMb,
     perKind,
     rssTimeline,
+    window: [windowFrom, windowTo],
   };
 }
 
