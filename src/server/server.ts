@@ -6,7 +6,7 @@
 import { createServer as createHttpServer, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { Server as TlsServer } from 'node:tls';
+import { Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { CertificateSource } from './certificate-source.ts';
 import type { AdmissionMetrics } from './metrics.ts';
@@ -88,14 +88,6 @@ export interface RunningServer {
 export async function startServers(options: ServerOptions): Promise<RunningServer> {
   const { certificates, logger } = options;
   let accepting = true;
-  // Requests that arrived before draining began and are answered after it:
-  // their answers close the connection too. Left keep-alive, the connection
-  // would sit idle until closeIdleConnections(), and a client that sent its
-  // next request at that moment would see a reset.
-  const unanswered = new Set<ServerResponse>();
-  function forget(this: ServerResponse) {
-    unanswered.delete(this);
-  }
   const https: HttpsServer = createHttpsServer(
     {
       ...serverTlsOptions(certificates.current()),
@@ -110,10 +102,6 @@ export async function startServers(options: ServerOptions): Promise<RunningServe
       // While draining, every answer closes its connection, so keep-alive
       // clients (the API server) open their next one to a pod that stays.
       if (!accepting) res.setHeader('connection', 'close');
-      else {
-        unanswered.add(res);
-        res.on('close', forget);
-      }
       options.app(req, res);
     },
   );
@@ -124,6 +112,12 @@ export async function startServers(options: ServerOptions): Promise<RunningServe
   https.on('connection', (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
+  });
+  // Every connection that finished its handshake: the sockets HTTP is spoken on.
+  const secured = new Set<TLSSocket>();
+  https.on('secureConnection', (socket: TLSSocket) => {
+    secured.add(socket);
+    socket.once('close', () => secured.delete(socket));
   });
   certificates.onChange((pair) => {
     https.setSecureContext(serverTlsOptions(pair));
@@ -153,8 +147,24 @@ export async function startServers(options: ServerOptions): Promise<RunningServe
     async shutdown() {
       if (!accepting) return;
       accepting = false;
-      for (const res of unanswered) if (!res.headersSent) res.setHeader('connection', 'close');
-      unanswered.clear();
+      // Requests that arrived before draining began and are answered after
+      // it: their answers close the connection too. Left keep-alive, the
+      // connection would sit idle until closeIdleConnections(), and a client
+      // that sent its next request at that moment would see a reset. The
+      // answer in progress on a connection is the one Node's own
+      // closeIdleConnections() looks at (lib/_http_server.js, socket._httpMessage).
+      // Found here, at shutdown, rather than kept in a set from each request
+      // on: a long-lived set holding every answer in flight made the young
+      // generation promote some 330 KB per scavenge under load (the answers
+      // and all they reach), which the blocks floor does not (4 KB), and the
+      // old generation then needed a full collection every half second
+      // (BENCHMARKS.md, "What serve spends per review over the blocks floor").
+      // A pipelining client's answers queued behind the one in progress are
+      // not reached; the API server does not pipeline (Go's net/http).
+      for (const socket of secured) {
+        const res = (socket as TLSSocket & { _httpMessage?: ServerResponse | null })._httpMessage;
+        if (res && !res.headersSent) res.setHeader('connection', 'close');
+      }
       logger.info({ delayMs: options.shutdownDelayMs }, 'shutting down: readiness now fails');
       await new Promise((resolve) => setTimeout(resolve, options.shutdownDelayMs));
       // Stop accepting, but not the way https.Server#close does it: that also
