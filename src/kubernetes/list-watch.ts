@@ -11,7 +11,13 @@
  * - any other failure is reported as `error` and the informer starts again
  *   (list, then watch) after `restartDelayMs`, keeping the last known
  *   objects meanwhile: a relist replaces them, reporting what was added,
- *   changed and deleted while away (client-go's Replace).
+ *   changed and deleted while away (client-go's Replace);
+ * - the wait doubles after each failure in a row, up to
+ *   {@link MAX_RESTART_DELAY_MS}, and is back to `restartDelayMs` once a
+ *   watch is open again: the reflector's backoff (800 ms doubling to 30 s,
+ *   `NewExponentialBackoffManager` in reflector.go). Without it a kind that
+ *   is not served (no Gateway API CRDs: `absentIsEmpty`) was listed and
+ *   watched again every second for as long as the process ran.
  *
  * Events: `add`, `update`, `delete` (with the object), `list` (a list has
  * filled the cache), `connect` (a watch is open), `error`.
@@ -36,6 +42,9 @@ export const PAGE_SIZE = 500;
 /** client-go reflector's minWatchTimeout: a watch lasts between this and twice this. */
 export const MIN_WATCH_TIMEOUT_SECONDS = 300;
 
+/** The longest wait before starting again after failures in a row (the reflector's backoff cap). */
+export const MAX_RESTART_DELAY_MS = 30_000;
+
 /** Options for {@link ListWatchInformer}. */
 export interface ListWatchOptions<T extends CachedObject = CachedObject> {
   client: KubeClient;
@@ -48,7 +57,7 @@ export interface ListWatchOptions<T extends CachedObject = CachedObject> {
    * not installed). The watch then fails and the informer retries until it is.
    */
   absentIsEmpty?: boolean;
-  /** Wait before starting again after a failure. Default 1 s. */
+  /** Wait before starting again after a failure; it doubles with each failure in a row. Default 1 s. */
   restartDelayMs?: number;
   pageSize?: number;
   random?: () => number;
@@ -86,6 +95,8 @@ export class ListWatchInformer<T extends CachedObject = CachedObject> {
   private restart: NodeJS.Timeout | undefined;
   /** Incremented on every start and stop: a run that sees another generation ends. */
   private generation = 0;
+  /** Failures since a watch was last open: the next wait is the delay doubled this many times. */
+  private failures = 0;
 
   constructor(options: ListWatchOptions<T>) {
     this.options = options;
@@ -230,7 +241,14 @@ export class ListWatchInformer<T extends CachedObject = CachedObject> {
             if (generation !== this.generation || gone) return;
             gone = this.apply(event);
           },
-          { signal, onConnect: () => generation === this.generation && this.handlers.connect.forEach((handler) => handler()) },
+          {
+            signal,
+            onConnect: () => {
+              if (generation !== this.generation) return;
+              this.failures = 0;
+              for (const handler of this.handlers.connect) handler();
+            },
+          },
         );
         if (generation !== this.generation) return;
         if (gone) await this.relist();
@@ -272,9 +290,12 @@ export class ListWatchInformer<T extends CachedObject = CachedObject> {
     for (const handler of this.handlers.error) handler(err);
     if (this.stopped || generation !== this.generation) return;
     clearTimeout(this.restart);
+    const delay = this.options.restartDelayMs ?? 1000;
+    const wait = Math.min(delay * 2 ** this.failures, Math.max(delay, MAX_RESTART_DELAY_MS));
+    this.failures += 1;
     this.restart = setTimeout(() => {
       if (!this.stopped && generation === this.generation) void this.start();
-    }, this.options.restartDelayMs ?? 1000);
+    }, wait);
     this.restart.unref();
   }
 }

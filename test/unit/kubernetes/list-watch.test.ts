@@ -210,4 +210,21 @@ describe('ListWatchInformer', () => {
     assert.equal((failures[0] as { code: number }).code, 404);
     await required.stop();
   });
+
+  it('waits twice as long after each failure in a row (an absent kind is not asked for again every second)', async () => {
+    const path = '/apis/gateway.networking.k8s.io/v1/gatewayclasses';
+    const listedAt: number[] = [];
+    handler = (_req, res, url) => {
+      if (url.pathname === path && url.searchParams.get('watch') !== 'true') listedAt.push(performance.now());
+      json(res, 404, { kind: 'Status', code: 404, reason: 'NotFound', message: 'the server could not find the requested resource' });
+    };
+    const absent = new ListWatchInformer<Obj>({ client, path, absentIsEmpty: true, restartDelayMs: 20 });
+    absent.on('error', () => undefined);
+    await absent.start();
+    await waitFor('five lists', () => listedAt.length >= 5);
+    await absent.stop();
+    const gaps = listedAt.slice(1, 5).map((at, i) => at - listedAt[i]!);
+    // Timers fire no earlier than asked: each gap is at least its delay, 20, 40, 80, 160 ms.
+    gaps.forEach((gap, i) => assert.ok(gap >= 20 * 2 ** i - 2, `gap ${i + 1} ${gap.toFixed(1)} ms < ${20 * 2 ** i} ms: ${gaps.map((g) => g.toFixed(1)).join(', ')}`));
+  });
 });
