@@ -32,7 +32,7 @@
  * Flags: `--n 300` (Deployments per phase), `--rounds 3`, `--settle-ms 300`,
  * `--idle-s 5`, `--profile DIR`, `--baseline DIR`, `--top 25`.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -104,6 +104,26 @@ interface Window {
   load: number;
   micros: [number, number];
   failures: number;
+  /** CPU seconds by thread name, per watcher. */
+  threads: Record<string, Record<string, number>>;
+}
+
+/**
+ * CPU seconds of each thread of `pid` by its name (/proc/PID/task/TID/comm:
+ * `node` is the main thread, `V8 DefaultWorke` V8's platform workers,
+ * `libuv-worker` the pool), summed over threads of the same name.
+ */
+function threadsCpuByName(pid: number): Record<string, number> {
+  const byName: Record<string, number> = {};
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${task}/comm`, 'utf8').trim();
+      byName[name] = (byName[name] ?? 0) + Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]) / 1e9;
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return byName;
 }
 
 /** Events the watch floor has seen: it prints them on SIGUSR2. */
@@ -306,6 +326,7 @@ async function main(): Promise<void> {
         const namespace = phase.key === 'create-c16' ? namespaces.c16 : namespaces.c1;
         const ops = operations(api, phase.key, namespace);
         const eventsBefore = await floorEvents(floor);
+        const threadsBefore = Object.fromEntries(watchers.map((w) => [w.name, threadsCpuByName(w.pid)]));
         const cpuBefore = cpuNow();
         const t0 = performance.now();
         const m0 = monotonicMicros();
@@ -314,9 +335,13 @@ async function main(): Promise<void> {
         const m1 = monotonicMicros();
         const seconds = (performance.now() - t0) / 1000;
         const cpuAfter = cpuNow();
+        const threadsAfter = Object.fromEntries(watchers.map((w) => [w.name, threadsCpuByName(w.pid)]));
+        const threads = Object.fromEntries(
+          watchers.map((w) => [w.name, Object.fromEntries(Object.entries(threadsAfter[w.name]!).map(([name, after]) => [name, after - (threadsBefore[w.name]![name] ?? 0)]))]),
+        );
         const events = (await floorEvents(floor)) - eventsBefore;
         const cpu = Object.fromEntries(watchers.map((w) => [w.name, cpuAfter[w.name]! - cpuBefore[w.name]!]));
-        windows.push({ phase: phase.key, round, seconds, cpu, events, load: load1(), micros: [m0, m1], failures });
+        windows.push({ phase: phase.key, round, seconds, cpu, events, load: load1(), micros: [m0, m1], failures, threads });
         progress(
           `round ${round} ${phase.title}: ${events} events in ${fixed(seconds, 2)} s; ${watchers.map((w) => `${w.name} ${fixed((cpu[w.name]! / Math.max(events, 1)) * 1000, 3)} ms/event`).join(', ')} (raw); load ${fixed(load1(), 2)}${failures ? `; ${failures} FAILED` : ''}\n`,
         );
@@ -375,6 +400,18 @@ async function main(): Promise<void> {
         }),
       ),
     );
+    out.push(`\nBy thread (/proc/PID/task/TID/comm), CPU ms per event over all rounds, not net of idle:\n`);
+    const threadRows: string[][] = [];
+    for (const p of PHASES) {
+      const mine = windows.filter((w) => w.phase === p.key);
+      const events = mine.reduce((n, w) => n + w.events, 0);
+      for (const name of names) {
+        const sums: Record<string, number> = {};
+        for (const w of mine) for (const [thread, seconds] of Object.entries(w.threads[name]!)) sums[thread] = (sums[thread] ?? 0) + seconds;
+        threadRows.push([p.title, name, Object.entries(sums).filter(([, s]) => s > 0).sort((a, b) => b[1] - a[1]).map(([thread, s]) => `${thread} ${fixed((s / events) * 1000, 3)}`).join(', ')]);
+      }
+    }
+    out.push(markdownTable(['phase', 'watcher', 'thread CPU ms/event'], threadRows));
     const failed = windows.reduce((n, w) => n + w.failures, 0);
     if (failed) out.push(`\n${failed} operations FAILED.`);
 
