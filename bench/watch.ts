@@ -29,10 +29,19 @@
  * spend on (TLS, HTTP, streams, JSON.parse, each of our files, GC...), in
  * µs per event. The profiler's own cost is in those figures.
  *
+ * `--perf`: `perf record` (Linux perf, CLOCK_MONOTONIC stamps, 1999 samples
+ * per CPU-second, no call graphs) samples every watcher through the rounds,
+ * native code and the kernel included, which --cpu-prof does not see; each
+ * sample in a phase's windows is counted by what its frame spends on
+ * (JSON.parse, the kernel, TLS, llhttp, GC, libc, JavaScript...), in µs
+ * per event. Needs perf and the right to attach (root).
+ *
  * Flags: `--n 300` (Deployments per phase), `--rounds 3`, `--settle-ms 300`,
- * `--idle-s 5`, `--profile DIR`, `--baseline DIR`, `--top 25`.
+ * `--idle-s 5`, `--profile DIR`, `--perf`, `--baseline DIR`, `--top 25`.
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -55,6 +64,7 @@ const { values: flags } = parseArgs({
     'settle-ms': { type: 'string', default: '300' },
     'idle-s': { type: 'string', default: '5' },
     profile: { type: 'string' },
+    perf: { type: 'boolean', default: false },
     baseline: { type: 'string' },
     top: { type: 'string', default: '25' },
   },
@@ -248,6 +258,36 @@ function groupProfile(file: string, windows: Array<[number, number]>): { groups:
   return { groups, functions, busyUs };
 }
 
+// ---------------------------------------------------------------- perf
+
+/** perf's sampling frequency: samples per CPU-second of a thread. */
+const PERF_HZ = 1999;
+
+/** What a native or kernel frame spends on, by its symbol and object (perf script's sym and dso). */
+export function perfGroup(sym: string, dso: string): string {
+  if (dso.includes('kernel')) return 'kernel (wake-ups, TCP, syscalls)';
+  if (/Json|StringTable|Transition|JSDataObjectBuilder|Internaliz|ObjectLiteralMap|InitializeJSObject|AllocateRawWithAllocationSite|String::IsEqualTo|StringHasher|MakeString|ComputeAndSetRawHash/.test(sym)) return 'JSON.parse (V8)';
+  if (/Scaveng|Heap::|MarkCompact|ConcurrentMarking|Marking|Sweeper|Evacuat|RememberedSet|SlotSet|GCTracer/.test(sym)) return 'GC (V8)';
+  if (/ossl_|SSL|aes|gcm|EVP_|BIO_|TLSWrap|ghash|crypto/i.test(sym)) return 'TLS (OpenSSL, TLSWrap)';
+  if (sym.includes('llhttp') || sym.includes('http_parser') || /node::.*Parser/.test(sym)) return 'HTTP parser (llhttp)';
+  if (dso.includes('libc')) return 'libc (malloc, memcpy)';
+  if (/^(uv_|uv__|epoll)/.test(sym)) return 'libuv (event loop)';
+  if (dso.startsWith('[JIT]') || dso.includes('perf-') || sym.startsWith('Builtins_') || sym === '[unknown]') return 'JavaScript (JIT code, builtins)';
+  return 'node and V8 runtime (callbacks, handles, buffers)';
+}
+
+/** Samples of `file` as [pid, CLOCK_MONOTONIC µs, group]. */
+function perfSamples(file: string): Array<[number, number, string]> {
+  const script = spawnSync('perf', ['script', '-i', file, '-F', 'pid,time,ip,sym,dso'], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  if (script.status !== 0) throw new Error(`perf script: ${script.stderr.slice(0, 2000)}`);
+  const samples: Array<[number, number, string]> = [];
+  for (const line of script.stdout.split('\n')) {
+    const match = /^\s*(\d+)\s+(\d+\.\d+):\s+[0-9a-f]+\s+(.*?)\s+\(([^)]*)\)\s*$/.exec(line);
+    if (match) samples.push([Number(match[1]), Math.round(Number(match[2]) * 1e6), perfGroup(match[3]!, match[4]!)]);
+  }
+  return samples;
+}
+
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
@@ -317,6 +357,14 @@ async function main(): Promise<void> {
     await sleep(1000);
     await idleWindow();
 
+    let perf: ChildProcess | undefined;
+    const perfFile = join(RESULTS, 'perf.data');
+    if (flags.perf) {
+      mkdirSync(RESULTS, { recursive: true });
+      perf = spawn('perf', ['record', '-q', '-k', 'CLOCK_MONOTONIC', '-F', String(PERF_HZ), '-p', watchers.map((w) => w.pid).join(','), '-o', perfFile], { stdio: ['ignore', 'ignore', 'inherit'] });
+      await sleep(2000);
+      if (perf.exitCode !== null) throw new Error('perf record exited at once: is perf installed, and may it attach?');
+    }
     for (let round = 1; round <= ROUNDS; round++) {
       const namespaces = { c1: `watch-r${round}-c1`, c16: `watch-r${round}-c16` };
       for (const name of Object.values(namespaces)) await mustAnswer(api.send('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }), `create namespace ${name}`);
@@ -349,6 +397,10 @@ async function main(): Promise<void> {
       }
       await run(api, operations(api, 'delete-c1', namespaces.c16), 16);
       await sleep(500);
+    }
+    if (perf) {
+      perf.kill('SIGINT');
+      await once(perf, 'exit');
     }
     await idleWindow();
 
@@ -414,6 +466,33 @@ async function main(): Promise<void> {
     out.push(markdownTable(['phase', 'watcher', 'thread CPU ms/event'], threadRows));
     const failed = windows.reduce((n, w) => n + w.failures, 0);
     if (failed) out.push(`\n${failed} operations FAILED.`);
+
+    if (flags.perf) {
+      const samples = perfSamples(perfFile);
+      const nameOf = new Map(watchers.map((w) => [w.pid, w.name]));
+      out.push(`\nperf record, ${PERF_HZ} samples per CPU-second, by what each sampled frame spends on: µs per event (samples in the phase's windows / ${PERF_HZ} / events the floor counted; not net of idle)\n`);
+      for (const phase of PHASES) {
+        const mine = windows.filter((w) => w.phase === phase.key);
+        const events = mine.reduce((n, w) => n + w.events, 0);
+        const counts = new Map<string, Record<string, number>>();
+        for (const [pid, micros, group] of samples) {
+          const name = nameOf.get(pid);
+          if (!name || !mine.some((w) => micros >= w.micros[0] && micros <= w.micros[1])) continue;
+          const row = counts.get(group) ?? {};
+          row[name] = (row[name] ?? 0) + 1;
+          counts.set(group, row);
+        }
+        const perEvent = (n: number) => (n / PERF_HZ / events) * 1e6;
+        const totals = Object.fromEntries(names.map((name) => [name, [...counts.values()].reduce((n, row) => n + (row[name] ?? 0), 0)]));
+        const rows = [...counts.entries()]
+          .sort((a, b) => (b[1].serve ?? 0) - (a[1].serve ?? 0))
+          .map(([group, row]) => [group, ...names.map((name) => `${fixed(perEvent(row[name] ?? 0), 1)} (${fixed(((row[name] ?? 0) / Math.max(totals[name]!, 1)) * 100, 0)}%)`)]);
+        rows.push(['total', ...names.map((name) => fixed(perEvent(totals[name]!), 1))]);
+        out.push(`${phase.title}, ${events} events:\n`);
+        out.push(markdownTable(['spent on', ...names.map((n) => `${n} µs/event`)], rows));
+        out.push('');
+      }
+    }
 
     // Profiles are written on exit.
     await Promise.all(watchers.map((w) => w.process.stop(60_000)));
