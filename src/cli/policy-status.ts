@@ -58,7 +58,8 @@ export function startPolicyStatus(options: PolicyStatusOptions): RunningPolicySt
   });
   const planCpu = new Histogram({
     name: 'mcp_admission_policy_status_plan_cpu_seconds',
-    help: 'CPU time of the process while planning MCPTransportPolicy status, per plan (every replica plans after each policy or namespace change).',
+    help: 'CPU time of the process while planning MCPTransportPolicy status, per plan (every replica plans after each policy or namespace change), by scope: all (every namespace resolved: the first plan, a new leader, after a failure) or changes (only what changed).',
+    labelNames: ['scope'],
     buckets: PLAN_CPU_BUCKETS,
     registers: [options.metrics.registry],
   });
@@ -70,7 +71,7 @@ export function startPolicyStatus(options: PolicyStatusOptions): RunningPolicySt
     ownNamespace: namespace,
     logger,
     instance: identity,
-    onPlanCpu: (seconds) => planCpu.observe(seconds),
+    onPlanCpu: (seconds, { whole }) => planCpu.observe({ scope: whole ? 'all' : 'changes' }, seconds),
     onPlanned: (plans) => {
       const counts: Partial<Record<PolicyState, number>> = {};
       for (const plan of plans) counts[plan.state] = (counts[plan.state] ?? 0) + 1;

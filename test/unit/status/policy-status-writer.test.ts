@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import type { PolicyStatus, StoredPolicy } from '../../../src/status/policy-status.ts';
+import type { NamespaceInfo, PolicyStatus, StoredPolicy } from '../../../src/status/policy-status.ts';
 import { PolicyStatusWriter } from '../../../src/status/policy-status-writer.ts';
 
 /** `faults`: what fails while set, a status write or the read a plan starts from. */
@@ -15,6 +15,9 @@ function setup(leader: { value: boolean }, timing: { debounceMs?: number; resync
   const events: CoreV1Event[] = [];
   const states: string[][] = [];
   const planCpu: number[] = [];
+  /** Per plan, whether it resolved every namespace. */
+  const wholes: boolean[] = [];
+  const namespaces: NamespaceInfo[] = [{ name: 'tools', labels: {} }];
   const writer = new PolicyStatusWriter({
     api: {
       patchStatus: async (name, status) => {
@@ -28,18 +31,21 @@ function setup(leader: { value: boolean }, timing: { debounceMs?: number; resync
     },
     snapshot: () => {
       if (faults.plan) throw new Error('the informer cache is not readable');
-      return { policies, namespaces: [] };
+      return { policies, namespaces };
     },
     isLeader: () => leader.value,
     ownNamespace: 'mcp-admission',
     logger: pino({ level: 'silent' }),
     instance: 'webhook-0',
     onPlanned: (plans) => states.push(plans.map((p) => p.state)),
-    onPlanCpu: (seconds) => planCpu.push(seconds),
+    onPlanCpu: (seconds, { whole }) => {
+      planCpu.push(seconds);
+      wholes.push(whole);
+    },
     clock: () => new Date('2026-11-24T09:30:00Z'),
     ...timing,
   });
-  return { writer, writes, events, states, planCpu };
+  return { writer, writes, events, states, planCpu, wholes, namespaces, policies };
 }
 
 /**
@@ -73,6 +79,42 @@ describe('PolicyStatusWriter', () => {
     await writer.sync();
     assert.equal(planCpu.length, 2);
     for (const seconds of planCpu) assert.ok(Number.isFinite(seconds) && seconds >= 0, `${seconds}`);
+  });
+
+  it('a change is planned from what changed; gaining the Lease, a failed write and a failed plan plan everything again', async (t: TestContext) => {
+    const advance = mockedTimers(t);
+    const leader = { value: false };
+    const faults = { write: false, plan: false };
+    const { writer, wholes, namespaces, policies, writes } = setup(leader, { debounceMs: 100, resyncMs: 5000 }, faults);
+    writer.start();
+    await advance(100);
+    assert.deepEqual(wholes, [true], 'the first plan');
+    namespaces.push({ name: 'team-a', labels: { team: 'a' } });
+    writer.changed();
+    await advance(100);
+    assert.deepEqual(wholes, [true, false], 'a new namespace');
+    leader.value = true;
+    await advance(5000);
+    await advance(100);
+    assert.deepEqual(wholes, [true, false, true], 'gaining the Lease');
+    faults.write = true;
+    policies.push({ apiVersion: 'mcp-admission.dev/v1alpha1', kind: 'MCPTransportPolicy', metadata: { name: 'team-a', generation: 1 }, spec: { namespaceSelector: { matchLabels: { team: 'a' } } } });
+    writer.changed();
+    await advance(100);
+    assert.deepEqual(wholes, [true, false, true, false], 'a new policy, and its status write fails');
+    faults.write = false;
+    await advance(5000);
+    await advance(100);
+    assert.deepEqual(wholes, [true, false, true, false, true], 'the retry after a failed write');
+    assert.deepEqual(writes.map(([name]) => name).slice(-1), ['team-a']);
+    faults.plan = true;
+    writer.changed();
+    await advance(100);
+    faults.plan = false;
+    await advance(5000);
+    await advance(100);
+    assert.deepEqual(wholes, [true, false, true, false, true, true], 'the plan after a failed plan');
+    await writer.stop();
   });
 
   it('the leader writes each status once and one Warning Event for the invalid policy', async () => {
