@@ -90,17 +90,28 @@ export class ClusterSettingsSource implements SettingsSource {
       },
       exists: (namespace) => this.namespaceInformer.get(namespace) !== undefined,
     });
-    // A policy change rebuilds the policy set; a namespace change (labels)
-    // only invalidates the settings resolved for namespaces.
+    // A policy change rebuilds the policy set; a namespace added, removed or
+    // relabelled forgets that namespace's settings alone (they depend on
+    // its name and labels, and the policies). An update that leaves its
+    // labels (annotations, finalizers, status) changes no settings: with
+    // 1,000 policies, forgetting every namespace's made each namespace's
+    // next review resolve again through all of them.
+    this.namespaceInformer.on('update', (object, previous) => {
+      if (previous && sameLabels(object.metadata?.labels, previous.metadata?.labels)) return;
+      this.resolved.forget(object.metadata?.name ?? '');
+      this.options.onChange?.();
+    });
+    for (const verb of ['add', 'delete'] as const) {
+      this.namespaceInformer.on(verb, (object) => {
+        this.resolved.forget(object.metadata?.name ?? '');
+        this.options.onChange?.();
+      });
+    }
     for (const verb of ['add', 'update', 'delete'] as const) {
       this.policyInformer.on(verb, (object?: KubernetesObject, previous?: KubernetesObject) => {
         // The first list calls 'add' once per policy; nothing is served
         // before it has synced, and markListed rebuilds then, once.
         if (this.synced && !(object && previous && sameSpec(object, previous))) this.refresh();
-        this.options.onChange?.();
-      });
-      this.namespaceInformer.on(verb, () => {
-        this.resolved.clear();
         this.options.onChange?.();
       });
     }
@@ -212,4 +223,11 @@ function sameSpec(object: KubernetesObject, previous: KubernetesObject): boolean
   const now = object.metadata as { generation?: number; uid?: string } | undefined;
   const before = previous.metadata as { generation?: number; uid?: string } | undefined;
   return now?.generation !== undefined && now.generation === before?.generation && now.uid === before.uid;
+}
+
+/** Whether two label sets are the same, whatever their key order. */
+function sameLabels(a: Readonly<Record<string, string>> | undefined, b: Readonly<Record<string, string>> | undefined): boolean {
+  const keys = Object.keys(a ?? {});
+  if (keys.length !== Object.keys(b ?? {}).length) return false;
+  return keys.every((key) => Object.hasOwn(b ?? {}, key) && a?.[key] === b?.[key]);
 }

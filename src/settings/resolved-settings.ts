@@ -6,8 +6,8 @@
  * alone grows by one entry per made-up name.
  *
  * Namespaces known to exist (the cluster source's namespace informer) are
- * kept until the policies or namespaces change: as many entries as the
- * cluster has namespaces. Any other name, all names when nothing says which
+ * kept until the policies change, or that namespace's labels do: as many
+ * entries as the cluster has namespaces. Any other name, all names when nothing says which
  * exist (a policy file, the built-ins), goes through a small LRU: real
  * traffic repeats a few namespaces, a flood of new names only churns it.
  */
@@ -64,10 +64,20 @@ export class ResolvedSettings {
     return settings;
   }
 
-  /** Forgets everything: policies changed, or a namespace's labels did. */
+  /** Forgets everything: the policies changed. */
   clear(): void {
     this.known.clear();
     this.unknown.clear();
+  }
+
+  /**
+   * Forgets one namespace: it was added, removed or relabelled. Its
+   * settings depend on its name, its labels and the policies alone, so the
+   * other namespaces' stay right.
+   */
+  forget(namespace: string): void {
+    this.known.delete(namespace);
+    this.unknown.delete(namespace);
   }
 
   /** Entries held, for tests and metrics. */

@@ -5,7 +5,8 @@
  * 1,000 policies, half a million checks before the first review, and the
  * garbage left the webhook's RSS some 110 MB higher for good; BENCHMARKS.md,
  * "Memory"), later changes still rebuild it, one per change, and a write of
- * a policy's status alone does not.
+ * a policy's status alone does not. A namespace's new labels forget its
+ * own resolved settings, not every namespace's.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -75,5 +76,39 @@ describe(`the cluster settings source with ${COUNT} policies`, () => {
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.equal(rebuilds.length, 3, `${rebuilds.length - 2} rebuilds for 10 status writes and 1 spec change`);
+  });
+
+  it('a namespace relabelled forgets its own settings alone; an update that leaves its labels forgets nothing and reports no change', async () => {
+    client ??= new KubeClient(await loadKubeAccess({ kubeconfig: env.controlPlane.kubeconfig }));
+    let changes = 0;
+    const watching = new ClusterSettingsSource({ client, logger: pino({ level: 'silent' }), onChange: () => void changes++ });
+    try {
+      await watching.start();
+      for (const [name, team] of [['relabelled', 't1'], ['bystander', 't2']]) {
+        const made = await env.kubectl(['create', 'namespace', name!]);
+        assert.equal(made.code, 0, made.stderr);
+        const labelled = await env.kubectl(['label', 'namespace', name!, `team=${team}`]);
+        assert.equal(labelled.code, 0, labelled.stderr);
+      }
+      const settled = async (what: string, check: () => boolean) => {
+        for (const started = performance.now(); !check(); ) {
+          assert.ok(performance.now() - started < 10_000, `${what} within 10 s`);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      };
+      await settled('both namespaces seen', () => watching.settingsFor('relabelled').terminationGracePeriodSeconds === 201 && watching.settingsFor('bystander').terminationGracePeriodSeconds === 202);
+      const bystander = watching.settingsFor('bystander');
+      const before = changes;
+      // An annotation, then new labels: on one watch, in that order.
+      const annotated = await env.kubectl(['annotate', 'namespace', 'relabelled', 'example.com/owner=team-one']);
+      assert.equal(annotated.code, 0, annotated.stderr);
+      const relabelled = await env.kubectl(['label', 'namespace', 'relabelled', 'team=t3', '--overwrite']);
+      assert.equal(relabelled.code, 0, relabelled.stderr);
+      await settled('the new labels in force', () => watching.settingsFor('relabelled').terminationGracePeriodSeconds === 203);
+      assert.equal(watching.settingsFor('bystander'), bystander, "another namespace's settings are kept, not resolved again");
+      assert.equal(changes - before, 1, 'one change reported: the labels, not the annotation');
+    } finally {
+      await watching.stop();
+    }
   });
 });

@@ -66,6 +66,20 @@ describe('ResolvedSettings', () => {
     assert.equal(resolved.length, 3);
   });
 
+  it('forget(namespace) forgets that namespace alone, kept or in the LRU', () => {
+    const real = new Set(['a', 'b']);
+    const { cache, resolved } = counting((ns) => real.has(ns));
+    const a = cache.get('a');
+    const b = cache.get('b');
+    cache.get('made-up');
+    cache.forget('a');
+    cache.forget('made-up');
+    assert.equal(cache.get('b'), b, 'another namespace keeps its entry');
+    assert.notEqual(cache.get('a'), a);
+    cache.get('made-up');
+    assert.deepEqual(resolved, ['a', 'b', 'made-up', 'a', 'made-up']);
+  });
+
   it('the static source answers for any namespace name and still resolves the same settings', () => {
     const source = staticSettings();
     for (let i = 0; i < 5_000; i++) assert.equal(source.settingsFor(`made-up-${i}`).mode, 'mutate');
