@@ -13,8 +13,8 @@
  * - A namespace added or relabelled is resolved again alone; a removed one
  *   is forgotten (the policies' conflicts are gathered again from the kept
  *   ones on every plan, in the namespaces' current order).
- * - A policy added, removed, or whose name and spec changed (or turned
- *   valid or invalid) affects only the namespaces its old or new spec
+ * - A policy added, removed, or whose spec changed (or turned valid or
+ *   invalid) affects only the namespaces its old or new spec
  *   selects or exempts (resolveSettings reads no other policy); one without
  *   a namespaceSelector selects every namespace. A status write changes no
  *   spec and resolves nothing.
@@ -22,6 +22,7 @@
  * due) are built again every time from the stored objects: that is
  * O(policies), and reads each object's current status.
  */
+import { isDeepStrictEqual } from 'node:util';
 import { labelSelectorMatches } from '../policy/label-selector.ts';
 import { validateTransportPolicy, type TransportPolicy } from '../policy/transport-policy.ts';
 import {
@@ -38,11 +39,12 @@ import {
   type StoredPolicy,
 } from './policy-status.ts';
 
-/** A stored object's check, and its policy as one string, to tell a change of spec from a status write. */
-interface Checked {
-  check: ReturnType<typeof validateTransportPolicy>;
-  /** JSON of the valid policy (name and spec), or undefined when invalid: an invalid policy is in force nowhere. */
-  key: string | undefined;
+type Checked = ReturnType<typeof validateTransportPolicy>;
+
+/** A valid policy the last plan resolved with, and the object it came from. */
+interface KeptPolicy {
+  object: StoredPolicy;
+  policy: TransportPolicy;
 }
 
 /** What the last plan kept of a namespace. */
@@ -65,8 +67,8 @@ export class PolicyStatusPlanner {
    * Checking every policy again was half of a plan's CPU.
    */
   private readonly checked = new WeakMap<StoredPolicy, Checked>();
-  /** The valid policies the last plan resolved with, by name (key and policy). */
-  private policies = new Map<string, { key: string; policy: TransportPolicy }>();
+  /** The valid policies the last plan resolved with, by name. */
+  private policies = new Map<string, KeptPolicy>();
   private namespaces = new Map<string, KeptNamespace>();
   /** Whether the next plan resolves every namespace. */
   private whole = true;
@@ -82,13 +84,13 @@ export class PolicyStatusPlanner {
    * (kept nothing from the last plan).
    */
   plan(stored: readonly StoredPolicy[], namespaces: readonly NamespaceInfo[], options: { now: Date; ownNamespace: string }): { plans: PolicyStatusPlan[]; resolved: number; whole: boolean } {
-    const checked = checkPolicies(stored, (object) => this.check(object).check);
+    const checked = checkPolicies(stored, (object) => this.check(object));
 
     // The valid policies now, by name; which of them, or of the last plan's, changed.
-    const current = new Map<string, { key: string; policy: TransportPolicy }>();
+    const current = new Map<string, KeptPolicy>();
     for (const object of stored) {
-      const { check, key } = this.check(object);
-      if (check.policy && key !== undefined) current.set(check.policy.name, { key, policy: check.policy });
+      const { policy } = this.check(object);
+      if (policy) current.set(policy.name, { object, policy });
     }
     // A name twice among the valid policies or the namespaces (never from
     // the informers, which key by name): resolved whole, now and next time.
@@ -98,7 +100,9 @@ export class PolicyStatusPlanner {
     if (!whole) {
       for (const [name, now] of current) {
         const before = this.policies.get(name);
-        if (before?.key !== now.key) changed.push(now.policy, ...(before ? [before.policy] : []));
+        // A new object with the same policy: a status or metadata write.
+        if (!before) changed.push(now.policy);
+        else if (before.object !== now.object && !isDeepStrictEqual(before.policy, now.policy)) changed.push(now.policy, before.policy);
       }
       for (const [name, before] of this.policies) if (!current.has(name)) changed.push(before.policy);
       whole = changed.length > MAX_CHANGED_POLICIES || changed.some((p) => !p.spec.namespaceSelector);
@@ -125,13 +129,9 @@ export class PolicyStatusPlanner {
   }
 
   private check(object: StoredPolicy): Checked {
-    let entry = this.checked.get(object);
-    if (!entry) {
-      const check = validateTransportPolicy(object);
-      entry = { check, key: check.policy ? JSON.stringify(check.policy) : undefined };
-      this.checked.set(object, entry);
-    }
-    return entry;
+    let check = this.checked.get(object);
+    if (!check) this.checked.set(object, (check = validateTransportPolicy(object)));
+    return check;
   }
 }
 
