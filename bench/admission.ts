@@ -29,10 +29,13 @@
  * throughput `serve` reached at the first concurrency, paced open-loop:
  * errors, latency and the RSS trend; `npm run soak`), `--node-options S`
  * (NODE_OPTIONS for `serve`; the image's V8 heap settings from the
- * Dockerfile unless given, `''` for Node's defaults).
+ * Dockerfile unless given, `''` for Node's defaults), `--baseline REF`
+ * (`serve` as built from the git commit REF runs too, as `serve@REF`, in
+ * the same run, after the floors and before `serve`, phase by phase: an A/B
+ * of a change within one run, at one load).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { get } from 'node:https';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +62,7 @@ const { values: flags } = parseArgs({
     sources: { type: 'string', default: 'js' },
     soak: { type: 'string', default: '0' },
     'node-options': { type: 'string', default: IMAGE_NODE_OPTIONS },
+    baseline: { type: 'string' },
   },
 });
 if (flags.sources !== 'js' && flags.sources !== 'ts') throw new Error('--sources is js or ts');
@@ -86,6 +90,22 @@ if (flags.sources === 'js') {
   floorEntry = writeFloorEntry(ROOT, BUILD);
   blocksFloorEntry = writeFloorEntry(ROOT, BUILD, 'blocks-floor-server');
 }
+
+/**
+ * `serve` as of `ref`: its src/ and build settings from git, compiled like
+ * the working tree's into bench/results/baseline/ (beside the working tree's
+ * node_modules, linked, so that it resolves the same packages).
+ */
+function buildBaseline(ref: string): string {
+  const dir = `${RESULTS}baseline/`;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const archive = spawnSync('sh', ['-c', `git -C "$0" archive "$1" src tsconfig.json tsconfig.build.json package.json | tar -x -C "$2"`, ROOT, ref, dir], { encoding: 'utf8' });
+  if (archive.status !== 0) throw new Error(`git archive ${ref}: ${archive.stderr}`);
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+  return buildForBenchmark(dir, `${dir}build/`);
+}
+const baselineEntry = flags.baseline === undefined ? undefined : buildBaseline(flags.baseline);
 
 const children: ChildProcess[] = [];
 process.on('exit', () => {
@@ -124,7 +144,7 @@ interface Target {
   child: ChildProcess;
 }
 
-async function startServe(extraNodeArgs: string[] = []): Promise<Target> {
+async function startServe(extraNodeArgs: string[] = [], entry = serveEntry, name = 'serve'): Promise<Target> {
   const [port, metricsPort] = (await freePorts(2)) as [number, number];
   const env: NodeJS.ProcessEnv = { ...process.env, NODE_OPTIONS: flags['node-options'] };
   delete env.KUBERNETES_SERVICE_HOST; // built-in policy defaults, no cluster
@@ -132,7 +152,7 @@ async function startServe(extraNodeArgs: string[] = []): Promise<Target> {
     process.execPath,
     [
       ...extraNodeArgs,
-      serveEntry,
+      entry,
       'serve',
       '--host', '127.0.0.1',
       '--port', String(port),
@@ -147,7 +167,7 @@ async function startServe(extraNodeArgs: string[] = []): Promise<Target> {
   );
   children.push(child);
   await waitReady(port, child, logOf(child));
-  return { name: 'serve', port, child };
+  return { name, port, child };
 }
 
 /** The bare floor, or the floor on the building blocks (with serve's NODE_OPTIONS and log level). */
@@ -372,10 +392,13 @@ async function main(): Promise<void> {
   process.stdout.write(`mcp-admission direct benchmark\n${machine}\n`);
   process.stdout.write(`each phase: ${warmupMs / 1000} s warm-up + ${durationMs / 1000} s measured; servers run from ${flags.sources === 'js' ? 'compiled JavaScript' : '.ts sources (type stripping)'}; serve runs with --log-level warn (no per-request log line), built-in policy, TLS from files, NODE_OPTIONS=${JSON.stringify(flags['node-options'])}\n`);
 
-  const [floor, blocksFloor, serve] = [await startFloor(), await startFloor(true), await startServe()];
+  const [floor, blocksFloor] = [await startFloor(), await startFloor(true)];
+  const baseline = baselineEntry === undefined ? [] : [await startServe([], baselineEntry, `serve@${flags.baseline}`)];
+  const serve = await startServe();
+  const targets = [floor, blocksFloor, ...baseline, serve];
   const rows: Row[] = [];
   for (const concurrency of concurrencies) {
-    for (const target of [floor, blocksFloor, serve]) {
+    for (const target of targets) {
       process.stdout.write(`  ${target.name} at concurrency ${concurrency} (load average ${loadavg()[0]!.toFixed(2)}) ...`);
       const result = await runLoad(target, concurrency);
       rows.push({ concurrency, target: target.name, result, peakRssMb: statusMb(target.child.pid!, 'VmHWM') });
@@ -383,7 +406,7 @@ async function main(): Promise<void> {
     }
   }
   const soak = Number(flags.soak) > 0 ? await soakServe(serve, rows) : '';
-  for (const target of [floor, blocksFloor, serve]) target.child.kill('SIGTERM');
+  for (const target of targets) target.child.kill('SIGTERM');
 
   const serveRows = rows.filter((r) => r.target === 'serve');
   const over = (target: string, of: string) =>
@@ -398,6 +421,11 @@ async function main(): Promise<void> {
     `- throughput: serve/floor ${ratios.map((r) => fixed(r, 2)).join(', ')} at concurrency ${concurrencies.join(', ')} (target ≥ ${TARGET_RATIO}): ${ratios.every((r) => r >= TARGET_RATIO) ? 'met' : 'MISSED'}`,
     `- against the floor on the building blocks: serve/blocks floor ${over('blocks-floor', 'serve').map((r) => fixed(r, 2)).join(', ')}, blocks floor/floor ${over('floor', 'blocks-floor').map((r) => fixed(r, 2)).join(', ')} (no target: what the building blocks take)`,
     `- memory: serve RSS under load ${fixed(maxRss, 1)} MB (target ≤ ${TARGET_RSS_MB} MB): ${maxRss <= TARGET_RSS_MB ? 'met' : 'MISSED'}; peak since start (VmHWM, start-up included) ${fixed(maxHwm, 1)} MB: ${maxHwm <= TARGET_RSS_MB ? 'met' : 'MISSED'}`,
+    ...baseline.map((b) => {
+      const cpu = (target: string) => rows.filter((r) => r.target === target).map((r) => (r.result.serverCpuSeconds * 1e6) / r.result.requests);
+      const [now, then] = [cpu('serve'), cpu(b.name)];
+      return `- against ${b.name}: throughput serve/${b.name} ${over(b.name, 'serve').map((r) => fixed(r, 2)).join(', ')}; CPU per review ${now.map((us, i) => `${fixed(us, 1)} µs against ${fixed(then[i]!, 1)}`).join(', ')} at concurrency ${concurrencies.join(', ')}`;
+    }),
     `- errors: ${errors}`,
   ].join('\n');
   const mix = serveRows[0]
