@@ -32,7 +32,11 @@
  * Dockerfile unless given, `''` for Node's defaults), `--baseline REF`
  * (`serve` as built from the git commit REF runs too, as `serve@REF`, in
  * the same run, after the floors and before `serve`, phase by phase: an A/B
- * of a change within one run, at one load).
+ * of a change within one run, at one load), `--perf` (afterwards, record
+ * `serve`, `serve@REF` and the blocks floor with Linux perf at the first
+ * concurrency, one after the other, and print their CPU per review by where
+ * it goes, every thread, kernel included: lib/perf-groups.ts; needs `perf`
+ * and the right to use it).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -46,6 +50,7 @@ import { writeCertificateFiles } from './lib/certificate-files.ts';
 import { statusMb, type LoadOptions, type LoadResult } from './lib/load.ts';
 import { forkLoad } from './lib/load-process.ts';
 import { IMAGE_NODE_OPTIONS } from './lib/node-options.ts';
+import { perfAvailable, perfGroups } from './lib/perf-groups.ts';
 import { perReviewDiff, selfTime, type SelfTime } from './lib/profile-diff.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -63,6 +68,7 @@ const { values: flags } = parseArgs({
     soak: { type: 'string', default: '0' },
     'node-options': { type: 'string', default: IMAGE_NODE_OPTIONS },
     baseline: { type: 'string' },
+    perf: { type: 'boolean', default: false },
   },
 });
 if (flags.sources !== 'js' && flags.sources !== 'ts') throw new Error('--sources is js or ts');
@@ -342,6 +348,44 @@ async function profileServe(concurrency: number): Promise<string> {
   ].join('\n');
 }
 
+/**
+ * CPU per review by where it goes (lib/perf-groups.ts), for `serve`, the
+ * baseline if any, and the blocks floor, each recorded with `perf record -e
+ * cpu-clock -g` over its measured window at `concurrency`, one after the
+ * other, with the load average at each.
+ */
+async function perfServe(concurrency: number): Promise<string> {
+  if (!perfAvailable()) return 'perf: `perf record -e cpu-clock` cannot run here (not installed, or kernel.perf_event_paranoid forbids it)';
+  const dir = `${RESULTS}perf-${Date.now()}`;
+  mkdirSync(dir, { recursive: true });
+  const frequency = 2000;
+  const recorded: Array<{ name: string; time: Map<string, number>; reviews: number; line: string }> = [];
+  const names = ['serve', ...(baselineEntry === undefined ? [] : [`serve@${flags.baseline}`]), 'blocks-floor'];
+  for (const name of names) {
+    const nodeArgs = ['--perf-basic-prof'];
+    const target = name === 'blocks-floor' ? await startFloor(true, nodeArgs) : name === 'serve' ? await startServe(nodeArgs) : await startServe(nodeArgs, baselineEntry, name);
+    const load = loadavg()[0]!.toFixed(2);
+    const file = `${dir}/${name.replace(/[^\w.-]/g, '_')}.data`;
+    const running = runLoad(target, concurrency);
+    // perf follows the measured window: it starts when the warm-up ends and stops with the load.
+    await new Promise((resolve) => setTimeout(resolve, warmupMs));
+    const perf = spawn('perf', ['record', '-e', 'cpu-clock', '-F', String(frequency), '-g', '-o', file, '-p', String(target.child.pid)], { stdio: 'ignore' });
+    const result = await running;
+    const stopped = new Promise((resolve) => perf.once('exit', resolve));
+    perf.kill('SIGINT');
+    await stopped;
+    target.child.kill('SIGKILL');
+    const { groups, samples } = perfGroups(file);
+    const us = 1e6 / frequency;
+    const time = new Map([...groups].map(([group, n]) => [group, n * us]));
+    const line = `${name}: ${fixed(result.requests / result.seconds, 0)} req/s, ${fixed((samples * us) / result.requests, 1)} µs sampled per review (${fixed((result.serverCpuSeconds * 1e6) / result.requests, 1)} from /proc), load average ${load}-${loadavg()[0]!.toFixed(2)}`;
+    recorded.push({ name, time, reviews: result.requests, line });
+  }
+  const serve = recorded[0]!;
+  const against = recorded.slice(1).map((other) => [`serve against ${other.name}:`, perReviewDiff([serve.name, other.name], serve, other, 40, 0.5)].join('\n'));
+  return [`perf (cpu-clock, every thread, ${frequency} Hz, at concurrency ${concurrency}), ${dir}`, ...recorded.map((r) => `- ${r.line}`), '', ...against].join('\n\n');
+}
+
 /** Least-squares slope of `values` sampled once a second, in units per minute. */
 function slopePerMinute(values: number[]): number {
   const n = values.length;
@@ -441,7 +485,14 @@ async function main(): Promise<void> {
     process.stdout.write(`\nprofiling serve at concurrency ${concurrencies[0]} ...\n`);
     profile = await profileServe(concurrencies[0]!);
     process.stdout.write(`${profile}\n`);
-  } else if (!ratios.every((r) => r >= TARGET_RATIO)) {
+  }
+  let perfReport = '';
+  if (flags.perf) {
+    process.stdout.write(`\nrecording CPU with perf at concurrency ${concurrencies[0]} ...\n`);
+    perfReport = await perfServe(concurrencies[0]!);
+    process.stdout.write(`${perfReport}\n`);
+  }
+  if (!flags.profile && !flags.perf && !ratios.every((r) => r >= TARGET_RATIO)) {
     process.stdout.write('throughput target missed: run with --profile for the top functions of serve\n');
   }
 
@@ -462,6 +513,7 @@ async function main(): Promise<void> {
     `serve per request kind at concurrency ${concurrencies[concurrencies.length - 1]}: ${mix}`,
     ...(soak ? ['', soak] : []),
     ...(profile ? ['', '```', profile, '```'] : []),
+    ...(perfReport ? ['', perfReport] : []),
     '',
   ].join('\n');
   writeFileSync(file, markdown);
