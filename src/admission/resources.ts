@@ -13,7 +13,7 @@ import { mutateIngress, validateIngress } from '../policy/ingress.ts';
 import { DeploymentShape, HTTPRouteShape, IngressShape, ServiceShape } from '../policy/objects.ts';
 import { mutateService, validateService } from '../policy/service.ts';
 import type { TransportSettings } from '../policy/transport-settings.ts';
-import { checkingShape } from './shape-check.ts';
+import { acceptor, checkingShape } from './shape-check.ts';
 import { validateTransportPolicy } from '../policy/transport-policy.ts';
 import type { Mutation } from '../policy/workload.ts';
 
@@ -62,12 +62,16 @@ export interface Resource extends ResourceKind {
  */
 export function defineResource<S extends z.ZodType>(kind: ResourceKind, shape: S, rules: Rules<z.infer<S>>): Resource {
   const check = checkingShape(shape);
+  const accepts = acceptor(shape);
   return {
     ...kind,
     workload: rules.workload,
     parse(object) {
-      const parsed = check.safeParse(object);
-      if (!parsed.success) return { ok: false, issues: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+      // zod decides whatever the acceptor does not accept outright, and words the issues.
+      if (!accepts(object)) {
+        const parsed = check.safeParse(object);
+        if (!parsed.success) return { ok: false, issues: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
+      }
       const value = object as z.infer<S>;
       const { mutate, validate } = rules;
       return {

@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { z } from 'zod';
 import { AdmissionRequestShape } from '../../../src/admission/admission-review.ts';
-import { checkingShape } from '../../../src/admission/shape-check.ts';
+import { acceptor, checkingShape } from '../../../src/admission/shape-check.ts';
 import { DeploymentShape, HTTPRouteShape, IngressShape, ObjectMetaShape, ServiceShape } from '../../../src/policy/objects.ts';
 import { mcpDeployment, mcpHTTPRoute, mcpIngress, mcpService, type Manifest } from '../../support/objects.ts';
 
@@ -145,5 +145,83 @@ describe('a shape and its checking twin', () => {
     const strict = z.strictObject({ a: z.string() });
     assert.equal(checkingShape(strict), strict);
     assert.deepEqual(verdict(checkingShape(z.looseObject({ inner: strict })), { inner: { a: 'x', b: 1 } }), verdict(z.looseObject({ inner: strict }), { inner: { a: 'x', b: 1 } }));
+  });
+});
+
+/**
+ * The acceptor answers true only where the shape accepts (otherwise zod
+ * decides, with its issues), and true for the valid objects, so the reviews
+ * the webhook judges skip zod's copy.
+ */
+describe('a shape and its acceptor', () => {
+  for (const [name, shape, base] of SHAPES) {
+    const accepts = acceptor(shape);
+    // The envelope has checks the acceptor leaves to zod (a non-empty uid, the operations): it is only held to never accepting wrongly.
+    const resource = name !== 'AdmissionRequest';
+
+    if (resource) {
+      it(`${name}: accepts the valid object`, () => {
+        assert.equal(accepts(JSON.parse(JSON.stringify(base))), true);
+      });
+    }
+
+    it(`${name}: accepts nothing the shape refuses, for the object with random edits at any depth`, () => {
+      let accepted = 0;
+      fc.assert(
+        fc.property(fc.array(edit, { minLength: 1, maxLength: 4 }), (edits) => {
+          const value = edited(base, edits);
+          if (!accepts(value)) return;
+          accepted++;
+          assert.deepEqual(verdict(shape, value), { success: true });
+        }),
+        { numRuns: RUNS },
+      );
+      // Edits that leave the object valid (an extra field, a changed name) are accepted without zod.
+      if (resource) assert.ok(accepted > RUNS / 20, `only ${accepted} of ${RUNS} edited objects were accepted`);
+    });
+
+    it(`${name}: accepts nothing the shape refuses, for arbitrary JSON`, () => {
+      fc.assert(
+        fc.property(fc.jsonValue({ maxDepth: 4 }), (value) => {
+          if (accepts(value)) assert.deepEqual(verdict(shape, value), { success: true });
+        }),
+        { numRuns: RUNS / 4 },
+      );
+    });
+  }
+
+  it('leaves to zod the values it is unsure of, and refuses none zod accepts there', () => {
+    const labels = z.looseObject({ labels: z.record(z.string(), z.string()).nullish(), replicas: z.number().int().optional(), ratio: z.number().optional() });
+    const accepts = acceptor(labels);
+    const proto = JSON.parse('{"labels": {"__proto__": 1, "a": "b"}}') as unknown;
+    const symbol = { labels: { a: 'b', [Symbol('s')]: 'c' } };
+    const hidden = { labels: Object.defineProperty({ a: 'b' }, 'h', { value: 1, enumerable: false }) };
+    const owned = { labels: { constructor: 'x' } };
+    const nullProto = { labels: Object.assign(Object.create(null) as object, { a: 'b' }) };
+    for (const value of [proto, symbol, owned]) {
+      assert.equal(accepts(value), false);
+      // Whatever zod says of these, its word stands (some it accepts, some it refuses).
+      assert.equal(typeof labels.safeParse(value).success, 'boolean');
+    }
+    // zod reads neither a non-enumerable key of a record nor its prototype's keys.
+    for (const value of [nullProto, hidden]) {
+      assert.equal(accepts(value), true);
+      assert.equal(labels.safeParse(value).success, true);
+    }
+    for (const replicas of [1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 53, '1']) {
+      assert.equal(accepts({ replicas }), false);
+      assert.equal(labels.safeParse({ replicas }).success, false);
+    }
+    for (const ratio of [Number.NaN, Number.NEGATIVE_INFINITY]) {
+      assert.equal(accepts({ ratio }), false);
+      assert.equal(labels.safeParse({ ratio }).success, false);
+    }
+    for (const value of [{ replicas: -0 }, { replicas: 2 ** 53 - 1 }, { ratio: 0.5 }, { labels: null }, {}]) {
+      assert.equal(accepts(value), true);
+      assert.equal(labels.safeParse(value).success, true);
+    }
+    assert.equal(accepts([]), false);
+    assert.equal(acceptor(z.strictObject({ a: z.string() }))({ a: 'x' }), false, 'a strict object: zod decides');
+    assert.equal(acceptor(z.string().min(1))('x'), false, 'a check other than .int(): zod decides');
   });
 });
