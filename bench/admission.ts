@@ -362,7 +362,8 @@ async function perfServe(concurrency: number): Promise<string> {
   const recorded: Array<{ name: string; time: Map<string, number>; reviews: number; line: string }> = [];
   const names = ['serve', ...(baselineEntry === undefined ? [] : [`serve@${flags.baseline}`]), 'blocks-floor'];
   for (const name of names) {
-    const nodeArgs = ['--perf-basic-prof'];
+    // --perf-basic-prof also writes V8's log, by default as isolate-*.log in the working directory.
+    const nodeArgs = ['--perf-basic-prof', `--logfile=${dir}/${name.replace(/[^\w.-]/g, '_')}-v8.log`, '--no-logfile-per-isolate'];
     const target = name === 'blocks-floor' ? await startFloor(true, nodeArgs) : name === 'serve' ? await startServe(nodeArgs) : await startServe(nodeArgs, baselineEntry, name);
     const load = loadavg()[0]!.toFixed(2);
     const file = `${dir}/${name.replace(/[^\w.-]/g, '_')}.data`;
