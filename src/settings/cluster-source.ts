@@ -16,6 +16,7 @@ import { resolveSettings, validateTransportPolicy, type TransportPolicy } from '
 import { statusCode } from '../kubernetes/api-error.ts';
 import type { KubeClient } from '../kubernetes/kube-client.ts';
 import { ListWatchInformer, type CachedObject } from '../kubernetes/list-watch.ts';
+import { namespaceKept, policyKept } from './cached-objects.ts';
 import { ResolvedSettings } from './resolved-settings.ts';
 import { SettingsUnavailableError } from './settings-unavailable.ts';
 
@@ -77,8 +78,10 @@ export class ClusterSettingsSource implements SettingsSource {
       // the API server, so it counts as a successful list.
       absentIsEmpty: true,
       restartDelayMs,
+      // Not managedFields or annotations: half a stored policy's size, never read.
+      transform: policyKept,
     });
-    this.namespaceInformer = new ListWatchInformer<KubernetesObject>({ client: options.client, path: '/api/v1/namespaces', restartDelayMs });
+    this.namespaceInformer = new ListWatchInformer<KubernetesObject>({ client: options.client, path: '/api/v1/namespaces', restartDelayMs, transform: namespaceKept });
     this.policyInformer.on('list', () => this.markListed('policies'));
     this.namespaceInformer.on('list', () => this.markListed('namespaces'));
     // Only namespaces the informer has seen are cached for good: a review

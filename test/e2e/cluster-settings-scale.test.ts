@@ -50,6 +50,12 @@ describe(`the cluster settings source with ${COUNT} policies`, () => {
     await source.start();
     assert.deepEqual(rebuilds, [{ accepted: COUNT + 1, invalid: 0 }]);
     assert.equal(source.settingsFor('default').terminationGracePeriodSeconds, 120);
+    // Of each policy the cache keeps what is read: no managedFields, no
+    // last-applied annotation (the cluster default is applied by kubectl).
+    for (const kept of source.snapshot().policies) {
+      assert.deepEqual(Object.keys(kept).sort(), ['apiVersion', 'kind', 'metadata', 'spec'], kept.metadata?.name);
+      assert.deepEqual(Object.keys(kept.metadata ?? {}).sort(), ['generation', 'name', 'resourceVersion', 'uid'], kept.metadata?.name);
+    }
 
     const added = await env.apply(policy(COUNT));
     assert.equal(added.code, 0, added.stderr);
