@@ -264,7 +264,7 @@ function groupProfile(file: string, windows: Array<[number, number]>): { groups:
 const PERF_HZ = 1999;
 
 /** What a native or kernel frame spends on, by its symbol and object (perf script's sym and dso). */
-export function perfGroup(sym: string, dso: string): string {
+function perfGroup(sym: string, dso: string): string {
   if (dso.includes('kernel')) return 'kernel (wake-ups, TCP, syscalls)';
   if (/Json|StringTable|Transition|JSDataObjectBuilder|Internaliz|ObjectLiteralMap|InitializeJSObject|AllocateRawWithAllocationSite|String::IsEqualTo|StringHasher|MakeString|ComputeAndSetRawHash/.test(sym)) return 'JSON.parse (V8)';
   if (/Scaveng|Heap::|MarkCompact|ConcurrentMarking|Marking|Sweeper|Evacuat|RememberedSet|SlotSet|GCTracer/.test(sym)) return 'GC (V8)';
