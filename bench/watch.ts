@@ -24,10 +24,12 @@
  * idle over the same time (measured before and after the rounds) is
  * subtracted, and the rest divided by the events the floor counted.
  *
- * `--profile DIR`: serve (and the baseline) run with --cpu-prof into DIR,
- * and the samples inside the measured windows are grouped by what they
- * spend on (TLS, HTTP, streams, JSON.parse, each of our files, GC...), in
- * µs per event. The profiler's own cost is in those figures.
+ * `--profile DIR`: serve, the baseline and the floor run with --cpu-prof
+ * (a sample every 100 µs) into DIR, and the samples inside the measured
+ * windows are grouped by what they spend on (TLS, HTTP, streams, each of
+ * our files, GC...), in µs per event, and those of the idle windows in µs
+ * per second. The profiler's own cost is in every figure of such a run;
+ * builtins such as JSON.parse count as their caller's.
  *
  * `--perf`: `perf record` (Linux perf, CLOCK_MONOTONIC stamps, 1999 samples
  * per CPU-second, no call graphs) samples every watcher through the rounds,
@@ -39,9 +41,9 @@
  * Flags: `--n 300` (Deployments per phase), `--rounds 3`, `--settle-ms 300`,
  * `--idle-s 5`, `--profile DIR`, `--perf`, `--baseline DIR`, `--top 25`.
  */
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
