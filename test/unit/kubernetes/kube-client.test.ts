@@ -8,7 +8,10 @@
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import type { KubeClient, WatchEvent } from '../../../src/kubernetes/kube-client.ts';
+import { Agent } from 'undici';
+import { dispatcherTransport } from '../../../src/kubernetes/dispatcher-transport.ts';
+import type { KubeAccess } from '../../../src/kubernetes/kube-access.ts';
+import { KubeClient, type WatchEvent } from '../../../src/kubernetes/kube-client.ts';
 import { startStandInApiServer, type StandInApiServer } from '../../support/stand-in-api-server.ts';
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -90,5 +93,33 @@ describe('KubeClient watch stream', () => {
     );
     await pause(100);
     assert.deepEqual(events.map((e) => e.type), ['ERROR']);
+  });
+
+  it('reads a watch the same way through the undici dispatcher (the transport of exec users and proxies)', async () => {
+    const description = 'サーバー ✓ é';
+    const line = Buffer.from(`${JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'a', annotations: { description } } } })}\n`);
+    const at = line.indexOf(Buffer.from('サ')) + 1;
+    const chunks = [line.subarray(0, at), Buffer.concat([line.subarray(at), Buffer.from(`${JSON.stringify({ type: 'DELETED', object: { metadata: { name: 'b' } } })}\n`)])];
+    respond = async (res) => {
+      for (const chunk of chunks) {
+        res.write(chunk);
+        await pause(20);
+      }
+      res.end();
+    };
+    const agent = new Agent();
+    const { port } = standIn.server.address() as { port: number };
+    const access: KubeAccess = {
+      server: `http://127.0.0.1:${port}`,
+      source: 'test',
+      connection: async () => ({ transport: dispatcherTransport(agent), headers: {} }),
+      close: () => agent.close(),
+      poolCount: () => 1,
+    };
+    const events: WatchEvent[] = [];
+    await new KubeClient(access).watch('/api/v1/services', {}, (event) => events.push(event));
+    await agent.close();
+    assert.deepEqual(events.map((e) => e.type), ['ADDED', 'DELETED']);
+    assert.equal((events[0]!.object as { metadata: { annotations: { description: string } } }).metadata.annotations.description, description);
   });
 });
