@@ -36,7 +36,9 @@
  * `serve`, `serve@REF` and the blocks floor with Linux perf at the first
  * concurrency, one after the other, and print their CPU per review by where
  * it goes, every thread, kernel included: lib/perf-groups.ts; needs `perf`
- * and the right to use it).
+ * and the right to use it), `--rounds N` (1; every target N times per
+ * concurrency, in turn, and the round of median CPU per review in the table:
+ * on a shared machine one phase can fall in a quiet or a busy moment).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -69,6 +71,7 @@ const { values: flags } = parseArgs({
     'node-options': { type: 'string', default: IMAGE_NODE_OPTIONS },
     baseline: { type: 'string' },
     perf: { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '1' },
   },
 });
 if (flags.sources !== 'js' && flags.sources !== 'ts') throw new Error('--sources is js or ts');
@@ -441,15 +444,38 @@ async function main(): Promise<void> {
   const baseline = baselineEntry === undefined ? [] : [await startServe([], baselineEntry, `serve@${flags.baseline}`)];
   const serve = await startServe();
   const targets = [floor, blocksFloor, ...baseline, serve];
-  const rows: Row[] = [];
+  const rounds = Number(flags.rounds);
+  const all: Array<Row & { load: number }> = [];
   for (const concurrency of concurrencies) {
-    for (const target of targets) {
-      process.stdout.write(`  ${target.name} at concurrency ${concurrency} (load average ${loadavg()[0]!.toFixed(2)}) ...`);
-      const result = await runLoad(target, concurrency);
-      rows.push({ concurrency, target: target.name, result, peakRssMb: statusMb(target.child.pid!, 'VmHWM') });
-      process.stdout.write(` ${fixed(result.requests / result.seconds, 0)} req/s${result.errors ? `, ${result.errors} errors (${result.firstError})` : ''}\n`);
+    for (let round = 1; round <= rounds; round++) {
+      for (const target of targets) {
+        const load = loadavg()[0]!;
+        process.stdout.write(`  ${target.name} at concurrency ${concurrency}${rounds > 1 ? `, round ${round}` : ''} (load average ${load.toFixed(2)}) ...`);
+        const result = await runLoad(target, concurrency);
+        all.push({ concurrency, target: target.name, result, peakRssMb: statusMb(target.child.pid!, 'VmHWM'), load });
+        process.stdout.write(` ${fixed(result.requests / result.seconds, 0)} req/s, ${fixed((result.serverCpuSeconds * 1e6) / result.requests, 1)} µs CPU per review${result.errors ? `, ${result.errors} errors (${result.firstError})` : ''}\n`);
+      }
     }
   }
+  // Over several rounds, each target's round of median CPU per review stands for it in the table.
+  const cpuPerReview = (r: Row) => r.result.serverCpuSeconds / r.result.requests;
+  const rows: Row[] = concurrencies.flatMap((concurrency) =>
+    targets.map((target) => {
+      const mine = all.filter((r) => r.concurrency === concurrency && r.target === target.name).sort((a, b) => cpuPerReview(a) - cpuPerReview(b));
+      return mine[Math.floor((mine.length - 1) / 2)]!;
+    }),
+  );
+  const roundsReport =
+    rounds > 1
+      ? concurrencies
+          .flatMap((concurrency) =>
+            targets.map((target) => {
+              const mine = all.filter((r) => r.concurrency === concurrency && r.target === target.name);
+              return `- ${target.name} at concurrency ${concurrency}, round by round: ${mine.map((r) => `${fixed(cpuPerReview(r) * 1e6, 1)} µs/review, ${fixed(r.result.requests / r.result.seconds, 0)} req/s (load ${r.load.toFixed(1)})`).join('; ')}`;
+            }),
+          )
+          .join('\n')
+      : '';
   const soak = Number(flags.soak) > 0 ? await soakServe(serve, rows) : '';
   for (const target of targets) target.child.kill('SIGTERM');
 
@@ -479,7 +505,7 @@ async function main(): Promise<void> {
         .join('; ')
     : '';
   const rendered = table(rows);
-  process.stdout.write(`\n${rendered}\n\n${verdict}\nserve per request kind at concurrency ${concurrencies[concurrencies.length - 1]}: ${mix}\n`);
+  process.stdout.write(`\n${rendered}\n\n${verdict}\n${roundsReport ? `${roundsReport}\n` : ''}serve per request kind at concurrency ${concurrencies[concurrencies.length - 1]}: ${mix}\n`);
 
   let profile = '';
   if (flags.profile) {
@@ -510,6 +536,7 @@ async function main(): Promise<void> {
     rendered,
     '',
     verdict,
+    ...(roundsReport ? ['', roundsReport] : []),
     '',
     `serve per request kind at concurrency ${concurrencies[concurrencies.length - 1]}: ${mix}`,
     ...(soak ? ['', soak] : []),
