@@ -47,18 +47,22 @@ export function createLogger(
   if (destination) return pino(settings, destination);
   if (!asynchronous) return pino(settings);
   const stdout = pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES });
-  // Flushed only when a line waits: an idle server makes no write at all
-  // (sonic-boom's flush() writes even an empty buffer).
-  let pending = false;
-  setInterval(() => {
-    if (!pending) return;
-    pending = false;
+  // Flushed by a timer armed by the first line after a flush: an idle
+  // server has no timer to wake it and makes no write at all (sonic-boom's
+  // flush() writes even an empty buffer). A line still waits at most
+  // LOG_FLUSH_INTERVAL_MS.
+  let flush: NodeJS.Timeout | undefined;
+  const flushNow = () => {
+    flush = undefined;
     stdout.flush();
-  }, LOG_FLUSH_INTERVAL_MS).unref();
+  };
   return pino(settings, {
     write(line: string) {
-      pending = true;
       stdout.write(line);
+      if (flush === undefined) {
+        flush = setTimeout(flushNow, LOG_FLUSH_INTERVAL_MS);
+        flush.unref();
+      }
     },
   });
 }

@@ -1,8 +1,9 @@
 /**
  * Serving certificates as a source rather than a file read: the server asks
  * for the current key pair and is told when it changes. The file source
- * polls and watches (Secret volumes swap a symlink, which fs.watch on the
- * directory sees), compares bytes, and keeps the last good pair when a read
+ * watches (Secret volumes swap a symlink, which fs.watch on the directory
+ * sees) and polls (often where it cannot watch, rarely where it can),
+ * compares bytes, and keeps the last good pair when a read
  * fails half-way through a rotation.
  */
 import { watch, type FSWatcher } from 'node:fs';
@@ -71,10 +72,22 @@ export abstract class HeldCertificateSource implements CertificateSource {
   }
 }
 
+/**
+ * How often the files are read while a directory watch is up: the watch
+ * sees a write and a Secret volume's symlink swap (the kubelet renames
+ * `..data` in the watched directory) as they happen, so the poll is only a
+ * safety net for an event the kernel drops, and a poll is most of what an
+ * idle server wakes for.
+ */
+export const WATCHED_POLL_INTERVAL_MS = 5 * 60_000;
+
 export interface FileCertificateSourceOptions {
   certFile: string;
   keyFile: string;
+  /** How often the files are read when no directory could be watched (default 10 s). */
   pollIntervalMs?: number;
+  /** How often the files are read while every directory is watched (default {@link WATCHED_POLL_INTERVAL_MS}). */
+  watchedPollIntervalMs?: number;
   /** Reports a failed reload; the previous pair stays in use. */
   onError?: (err: Error) => void;
   onReload?: () => void;
@@ -84,6 +97,9 @@ export class FileCertificateSource extends HeldCertificateSource {
   private timer: NodeJS.Timeout | undefined;
   private watchers: FSWatcher[] = [];
   private loading: Promise<void> | undefined;
+  /** Whether a reload was asked for while one was under way. */
+  private again = false;
+  private stopped = false;
   private readonly options: FileCertificateSourceOptions;
 
   constructor(options: FileCertificateSourceOptions) {
@@ -93,33 +109,64 @@ export class FileCertificateSource extends HeldCertificateSource {
 
   async start(): Promise<void> {
     await this.load();
-    this.timer = setInterval(() => void this.reload(), this.options.pollIntervalMs ?? 10_000);
-    this.timer.unref();
+    this.stopped = false;
+    let watching = true;
     for (const dir of new Set([dirname(this.options.certFile), dirname(this.options.keyFile)])) {
       try {
         const watcher = watch(dir, () => void this.reload());
-        watcher.on('error', () => watcher.close());
+        watcher.on('error', () => {
+          // The directory can no longer be watched (removed, remounted):
+          // polling alone covers it from now on, at the unwatched interval.
+          watcher.close();
+          this.poll(this.options.pollIntervalMs ?? 10_000);
+        });
         watcher.unref();
         this.watchers.push(watcher);
       } catch {
-        // Polling still covers file systems that cannot be watched.
+        // Polling covers file systems that cannot be watched.
+        watching = false;
       }
     }
+    this.poll(watching ? (this.options.watchedPollIntervalMs ?? WATCHED_POLL_INTERVAL_MS) : (this.options.pollIntervalMs ?? 10_000));
   }
 
   stop(): void {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
     for (const watcher of this.watchers) watcher.close();
     this.watchers = [];
   }
 
-  /** Reloads now; exposed so tests and signals need not wait for the poll. */
+  private poll(intervalMs: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = setInterval(() => void this.reload(), intervalMs);
+    this.timer.unref();
+  }
+
+  /**
+   * Reloads now; exposed so tests and signals need not wait for the poll.
+   * Asked while a read is under way, it reads once more after it: the files
+   * may have changed after that read began (a rotation's second rename).
+   */
   reload(): Promise<void> {
-    this.loading ??= this.load()
-      .catch((err: Error) => this.options.onError?.(err))
-      .finally(() => {
-        this.loading = undefined;
-      });
+    if (this.loading) {
+      this.again = true;
+      return this.loading;
+    }
+    this.loading = (async () => {
+      do {
+        this.again = false;
+        try {
+          await this.load();
+        } catch (err) {
+          this.options.onError?.(err as Error);
+        }
+      } while (this.again);
+    })().finally(() => {
+      this.loading = undefined;
+    });
     return this.loading;
   }
 
