@@ -7,7 +7,7 @@
  * `response.status.code` (the API server reads the body only on 200); an
  * answer with no uid to carry is a plain HTTP 4xx.
  */
-import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
+import express, { type ErrorRequestHandler, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import { mutateRequest, validateRequest, type AdmissionDeps, type Outcome } from '../admission/admission.ts';
 import { completeReview, errored } from '../admission/response.ts';
@@ -16,7 +16,7 @@ import { decodeAdmissionReview } from '../admission/admission-review.ts';
 import { SettingsUnavailableError } from '../settings/settings-unavailable.ts';
 import { ByteBudget, waitForBodyBudget } from './body-budget.ts';
 import { clip, identifierProblem, loggable, MAX_ERROR_MESSAGE_LENGTH } from './bounds.ts';
-import { countFindings, type AdmissionMetrics } from './metrics.ts';
+import { findingsCounter, type AdmissionMetrics, type FindingsCounter } from './metrics.ts';
 import { requestRecorder, type RequestRecorder } from './request-recorder.ts';
 
 /**
@@ -65,17 +65,38 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
 
+  const budget = waitForBodyBudget(deps.bodyBudget ?? new ByteBudget(IN_FLIGHT_BODY_BYTES), { smallBytes: SMALL_BODY_BYTES, maxBodyBytes: MAX_BODY_BYTES });
+  const body = express.raw({ type: () => true, limit: MAX_BODY_BYTES });
+  const record = requestRecorder(deps.metrics.requests);
+  const countFindings = findingsCounter(deps.metrics.findings);
+  /**
+   * The budget, the body and the review as one route handler: one router
+   * layer per review instead of three, each a dispatch and a `next` closure.
+   * Errors go where express sent them before: the budget's and the body
+   * reader's through `next`, and one thrown by the handler (which express
+   * catches only when thrown in its own call) caught here.
+   */
+  const admissionRoute = (webhook: 'mutate' | 'validate', decide: Webhook): RequestHandler => (req, res, next) =>
+    budget(req, res, (budgetErr?: unknown) => {
+      if (budgetErr) return next(budgetErr);
+      body(req, res, (bodyErr?: unknown) => {
+        if (bodyErr) return next(bodyErr);
+        try {
+          handleAdmissionReview(req, res, webhook, decide, deps, record, countFindings);
+        } catch (err) {
+          next(err);
+        }
+      });
+    });
+  // The admission routes first: every review is matched before the probes' paths are tried.
+  app.post('/mutate', admissionRoute('mutate', mutateRequest));
+  app.post('/validate', admissionRoute('validate', validateRequest));
+
   app.get('/healthz', (_req, res) => void res.type('text/plain').send('ok'));
   app.get('/readyz', (_req, res) => {
     const ready = deps.ready();
     res.status(ready ? 200 : 503).type('text/plain').send(ready ? 'ok' : 'not ready');
   });
-
-  const budget = waitForBodyBudget(deps.bodyBudget ?? new ByteBudget(IN_FLIGHT_BODY_BYTES), { smallBytes: SMALL_BODY_BYTES, maxBodyBytes: MAX_BODY_BYTES });
-  const body = express.raw({ type: () => true, limit: MAX_BODY_BYTES });
-  const record = requestRecorder(deps.metrics.requests);
-  app.post('/mutate', budget, body, (req, res) => handleAdmissionReview(req, res, 'mutate', mutateRequest, deps, record));
-  app.post('/validate', budget, body, (req, res) => handleAdmissionReview(req, res, 'validate', validateRequest, deps, record));
 
   app.use((_req, res) => void res.status(404).json({ error: 'not found: POST /mutate or /validate' }));
   const onError: ErrorRequestHandler = (err: { status?: number; type?: string; message?: string }, _req, res, _next) => {
@@ -102,7 +123,15 @@ function errorReview(apiVersion: string | undefined, uid: string, code: number, 
   return completeReview((apiVersion ?? 'admission.k8s.io/v1') as 'admission.k8s.io/v1', uid, errored(code, clip(message, MAX_ERROR_MESSAGE_LENGTH)));
 }
 
-function handleAdmissionReview(req: Request, res: Response, webhook: 'mutate' | 'validate', decide: Webhook, deps: AppDeps, record: RequestRecorder): void {
+function handleAdmissionReview(
+  req: Request,
+  res: Response,
+  webhook: 'mutate' | 'validate',
+  decide: Webhook,
+  deps: AppDeps,
+  record: RequestRecorder,
+  countFindings: FindingsCounter,
+): void {
   const started = process.hrtime.bigint();
   const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
   const decoded = decodeAdmissionReview(body, req.headers['content-type']);
@@ -169,7 +198,7 @@ function handleAdmissionReview(req: Request, res: Response, webhook: 'mutate' | 
   record(webhook, request.operation, kind, decision, context.dryRun, duration);
   // A dry run (kubectl diff, apply --dry-run=server) stores nothing: counting
   // its findings would inflate what a warn-mode rollout appears to cost.
-  if (outcome.findings && outcome.mode && !context.dryRun) countFindings(deps.metrics, outcome.findings, outcome.mode);
+  if (outcome.findings && outcome.mode && !context.dryRun) countFindings(outcome.findings, outcome.mode);
   // Built only when written: at level warn (and in the benchmark) the line costs nothing.
   if (deps.logger.isLevelEnabled('info')) {
     // The line is the context and what was decided, in this order; the

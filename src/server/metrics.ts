@@ -123,11 +123,31 @@ export function setPolicyCounts(metrics: AdmissionMetrics, counts: Partial<Recor
   for (const state of POLICY_STATES) metrics.policies.set({ state }, counts[state] ?? 0);
 }
 
-/** Counts one review's findings. */
-export function countFindings(
-  metrics: AdmissionMetrics,
-  findings: ReadonlyArray<{ rule: RuleId; severity: Severity }>,
-  mode: Mode | 'none',
-): void {
-  for (const { rule, severity } of findings) metrics.findings.inc({ rule, severity, mode });
+/** Counts one review's findings, judged under `mode`. */
+export type FindingsCounter = (findings: ReadonlyArray<{ rule: RuleId; severity: Severity }>, mode: Mode | 'none') => void;
+
+/**
+ * Counts findings in `mcp_admission_findings_total` through a child counter
+ * cached per label set (`counter.labels(...)`, as request-recorder.ts does
+ * for the request histogram), instead of `inc({ rule, severity, mode })`,
+ * which checks and hashes a new labels object on every call. The series,
+ * labels and values are the same either way (test/unit/server/metrics.test.ts).
+ * Bounded as the series are: rules, severities and modes are closed sets.
+ */
+export function findingsCounter(counter: AdmissionMetrics['findings']): FindingsCounter {
+  type Child = ReturnType<AdmissionMetrics['findings']['labels']>;
+  const byMode = new Map<string, Map<string, Map<string, Child>>>();
+  return (findings, mode) => {
+    let byRule = byMode.get(mode);
+    if (!byRule) byMode.set(mode, (byRule = new Map()));
+    for (let i = 0; i < findings.length; i++) {
+      const { rule, severity } = findings[i]!;
+      let bySeverity = byRule.get(rule);
+      if (!bySeverity) byRule.set(rule, (bySeverity = new Map()));
+      let child = bySeverity.get(severity);
+      // The labels object in the order serve always wrote it: the series' labels print in that order.
+      if (!child) bySeverity.set(severity, (child = counter.labels({ rule, severity, mode })));
+      child.inc();
+    }
+  };
 }

@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import inject from 'light-my-request';
 import { pino } from 'pino';
 import { createApp } from '../../../src/server/app.ts';
-import { createMetrics, setPolicyCounts } from '../../../src/server/metrics.ts';
+import { createMetrics, findingsCounter, setPolicyCounts } from '../../../src/server/metrics.ts';
 import { staticSettings } from '../../../src/settings/static-source.ts';
 import type { TransportPolicy } from '../../../src/policy/transport-policy.ts';
 import { fixture } from '../../support/fixtures.ts';
@@ -106,5 +106,27 @@ describe('metrics', () => {
     assert.match(text, /^mcp_admission_policies\{state="accepted"\} 3$/m);
     assert.match(text, /^mcp_admission_policies\{state="invalid"\} 1$/m);
     assert.match(text, /^mcp_admission_policies\{state="conflicting"\} 0$/m);
+  });
+});
+
+describe('findingsCounter', () => {
+  it('writes the series, labels and values that inc with a labels object writes', async () => {
+    const cached = createMetrics({ defaultMetrics: false });
+    const direct = createMetrics({ defaultMetrics: false });
+    const count = findingsCounter(cached.findings);
+    const reviews = [
+      { findings: [{ rule: 'deployment-recreate', severity: 'deny' }, { rule: 'deployment-single-replica', severity: 'warning' }], mode: 'mutate' },
+      { findings: [{ rule: 'deployment-recreate', severity: 'would-deny' }], mode: 'warn' },
+      { findings: [{ rule: 'deployment-recreate', severity: 'deny' }], mode: 'mutate' },
+      { findings: [{ rule: 'policy-max-surge-zero', severity: 'deny' }], mode: 'none' },
+      { findings: [], mode: 'validate' },
+    ] as const;
+    for (const { findings, mode } of reviews) {
+      count(findings, mode);
+      for (const { rule, severity } of findings) direct.findings.inc({ rule, severity, mode });
+    }
+    const text = await cached.registry.getSingleMetricAsString('mcp_admission_findings_total');
+    assert.equal(text, await direct.registry.getSingleMetricAsString('mcp_admission_findings_total'));
+    assert.match(text, /^mcp_admission_findings_total\{rule="deployment-recreate",severity="deny",mode="mutate"\} 2$/m);
   });
 });
