@@ -189,7 +189,10 @@ const MAX_WARNING_WITH_FIX_LENGTH = 512;
 /** What remains of the problem however long the fix: the field and the start of the why. */
 const MIN_PROBLEM_LENGTH = 120;
 function warningText(finding: Finding, marker = ''): string {
-  const problem = `mcp-admission: ${marker}${describeFinding(finding).split(/\s*Fix:/)[0]?.replace(/\s+/g, ' ').trim()}`;
+  const described = describeFinding(finding);
+  // The text before the first "Fix:" and the blanks before it (what split(/\s*Fix:/)[0] gives, without the other pieces).
+  const fixAt = described.search(/\s*Fix:/);
+  const problem = `mcp-admission: ${marker}${(fixAt < 0 ? described : described.slice(0, fixAt)).replace(/\s+/g, ' ').trim()}`;
   if (finding.fix === undefined) return cut(problem, MAX_WARNING_LENGTH);
   const fix = ` Fix: ${finding.fix.replace(/\s+/g, ' ').trim()}`;
   return `${cut(problem, Math.max(MAX_WARNING_WITH_FIX_LENGTH - fix.length, MIN_PROBLEM_LENGTH))}${fix}`;

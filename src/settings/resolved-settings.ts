@@ -33,6 +33,8 @@ export class ResolvedSettings {
   private readonly known = new Map<string, TransportSettings>();
   /** Map order is insertion order: the first key is the least recently used. */
   private readonly unknown = new Map<string, TransportSettings>();
+  /** The last key of `unknown` (its most recently used), when known. */
+  private lastUnknown: string | undefined;
   private readonly options: ResolvedSettingsOptions;
   private readonly maxUnknown: number;
 
@@ -52,14 +54,21 @@ export class ResolvedSettings {
     }
     const recent = this.unknown.get(namespace);
     if (recent) {
-      this.unknown.delete(namespace);
-      this.unknown.set(namespace, recent);
+      // Already the most recently used (a run of reviews in one namespace):
+      // moving it to the end would leave it where it is, at the cost of a
+      // delete and an insert per review.
+      if (namespace !== this.lastUnknown) {
+        this.unknown.delete(namespace);
+        this.unknown.set(namespace, recent);
+        this.lastUnknown = namespace;
+      }
       return recent;
     }
     const settings = this.options.resolve(namespace);
     if (this.maxUnknown > 0) {
       if (this.unknown.size >= this.maxUnknown) this.unknown.delete(this.unknown.keys().next().value!);
       this.unknown.set(namespace, settings);
+      this.lastUnknown = namespace;
     }
     return settings;
   }
@@ -68,6 +77,7 @@ export class ResolvedSettings {
   clear(): void {
     this.known.clear();
     this.unknown.clear();
+    this.lastUnknown = undefined;
   }
 
   /**
@@ -78,6 +88,7 @@ export class ResolvedSettings {
   forget(namespace: string): void {
     this.known.delete(namespace);
     this.unknown.delete(namespace);
+    if (namespace === this.lastUnknown) this.lastUnknown = undefined;
   }
 
   /** Entries held, for tests and metrics. */

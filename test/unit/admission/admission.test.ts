@@ -169,6 +169,23 @@ describe('modes', () => {
     for (const w of verdict.result.warnings ?? []) assert.ok(w.length <= 256, `warning within the API server's 256 characters: ${w}`);
   });
 
+  it('warn: each warning is its denial up to "Fix:", blanks folded, behind the marker', () => {
+    // Word for word what the API server shows: the text before the first
+    // "Fix:" (and the blanks before it), each run of blanks one space.
+    const r = request('deployment-sse');
+    const verdict = validateRequest(r, deps('warn'));
+    assert.ok(verdict.wouldDeny && verdict.wouldDeny.length >= 2);
+    const expected = verdict.wouldDeny
+      .filter((d) => d.fix === undefined)
+      .map((d) => {
+        const text = `mcp-admission: would deny: ${`${d.field}: ${d.message}`.split(/\s*Fix:/)[0]!.replace(/\s+/g, ' ').trim()}`;
+        return text.length <= 256 ? text : `${text.slice(0, 255)}…`;
+      });
+    assert.ok(expected.length >= 2);
+    assert.deepEqual(verdict.result.warnings?.slice(0, expected.length), expected);
+    assert.ok(verdict.wouldDeny.some((d) => /\sFix:/.test(d.message)), 'a denial with a fix after its problem');
+  });
+
   it('off: nothing at all', () => {
     const r = request('deployment-sse', (x) => (x.object.spec.strategy = { type: 'Recreate' }));
     assert.equal(mutateRequest(r, deps('off')).decision, 'skipped');

@@ -48,6 +48,37 @@ describe('ResolvedSettings', () => {
     assert.equal(resolved.filter((ns) => ns === 'tools').length, 1);
   });
 
+  it('the LRU evicts the least recently used, whatever runs of one namespace came before', () => {
+    // A model LRU beside it: every access moves the key to the end, the first key goes.
+    const { cache, resolved } = counting(undefined, 3);
+    const model: string[] = [];
+    let misses = 0;
+    const names = ['a', 'b', 'c', 'd', 'e'];
+    let seed = 7;
+    for (let i = 0; i < 2_000; i++) {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      // Runs of the same name, as real traffic repeats one namespace.
+      const name = names[seed % 5]!;
+      const repeat = 1 + (seed >> 8) % 3;
+      for (let r = 0; r < repeat; r++) {
+        const at = model.indexOf(name);
+        if (at >= 0) model.splice(at, 1);
+        else {
+          misses++;
+          if (model.length === 3) model.shift();
+        }
+        model.push(name);
+        cache.get(name);
+        if (i % 97 === 0 && r === 0) {
+          cache.forget(name);
+          model.splice(model.indexOf(name), 1);
+        }
+      }
+    }
+    assert.equal(resolved.length, misses);
+    assert.equal(cache.size, model.length);
+  });
+
   it('maxUnknown 0 resolves unknown namespaces every time and keeps none', () => {
     const { cache, resolved } = counting(() => false, 0);
     cache.get('a');
