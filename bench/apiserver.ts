@@ -60,6 +60,9 @@
  * DIR/blocks-floor.cpuprofile and DIR/blocks-floor-windows.json; the update
  * phase's windows are DIR/update-windows.json, DIR/floor-update-windows.json
  * and DIR/blocks-floor-update-windows.json, read with `--windows`),
+ * `--perf DIR` (serve, the floor and the blocks floor recorded with Linux
+ * perf, read in their own windows of every phase: CPU per operation by
+ * where it goes, side by side; lib/apiserver-perf.ts),
  * `--requests 300` and `--scaling-warmup 50` (per scaling cell and path),
  * `--containers 1,10,50`, `--policies 1,10,100,1000`, `--skip-apiserver`,
  * `--skip-scaling`, `--quick` (a smoke run of every phase in about 3
@@ -76,6 +79,7 @@ import { freePorts } from '../test/support/harness/ports.ts';
 import { generateWebhookCertificates } from '../test/support/harness/webhook.ts';
 import { PROCESS_OF, TARGET_ADDED_VS_FLOOR, TARGET_CPU_VS_FLOOR, TARGET_RSS_VS_FLOOR, type ApiserverSamples } from './lib/apiserver-samples.ts';
 import { CONFIGURATIONS, admissionSwitch, checkStored, type AdmissionConfiguration } from './lib/admission-configs.ts';
+import { ApiserverPerf } from './lib/apiserver-perf.ts';
 import { buildForBenchmark } from './lib/build.ts';
 import { apiClient, histogramMean, mustAnswer, parseMetrics, plainMetrics, total, type ApiClient, type Sample } from './lib/kube-api.ts';
 import { statusMb, threadsCpuSeconds } from './lib/load.ts';
@@ -114,6 +118,7 @@ const { values: flags } = parseArgs({
     'warm-webhook': { type: 'string', default: '300' },
     'blocks-floor': { type: 'string', default: 'c1,paced,update' },
     profile: { type: 'string' },
+    perf: { type: 'string' },
     quick: { type: 'boolean', default: false },
     'skip-apiserver': { type: 'boolean', default: false },
     'skip-scaling': { type: 'boolean', default: false },
@@ -132,6 +137,8 @@ const concurrencies = list(flags.concurrency);
 const rounds = Number(flags.rounds);
 const paceMs = Number(flags.pace) * 1000;
 const clusterPolicyCount = Number(flags['cluster-policies']);
+/** `--perf DIR`: serve and both floors recorded by Linux perf, read in their windows (lib/apiserver-perf.ts). */
+const perfRun = flags.perf ? new ApiserverPerf(flags.perf) : undefined;
 
 const LABEL: Record<AdmissionConfiguration, string> = {
   none: '(i) none',
@@ -506,10 +513,10 @@ async function throughApiserver(progress: (s: string) => void): Promise<Apiserve
     // in a cluster. Without it the Lease create fails and is retried every
     // few seconds, in every window.
     await mustAnswer(api.send('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: DEFAULT_INSTALL_NAMESPACE } }), `create namespace ${DEFAULT_INSTALL_NAMESPACE}`);
-    const serve = await startServe({ entry, dir: env.dir, port: servePort!, metricsPort: metricsPort!, certificates, kubeconfig: env.controlPlane.kubeconfig, nodeArgs: [...node.flags, ...profileArgs], nodeOptions: node.nodeOptions });
+    const serve = await startServe({ entry, dir: env.dir, port: servePort!, metricsPort: metricsPort!, certificates, kubeconfig: env.controlPlane.kubeconfig, nodeArgs: [...node.flags, ...profileArgs, ...(perfRun?.nodeArgs('mcp-admission') ?? [])], nodeOptions: node.nodeOptions });
     processes.push(serve);
     const servePatch = await servePatchFor(servePort!, certificates.caCert, 'bench-warm');
-    const floor = await startFloor({ buildDir, dir: env.dir, port: floorPort!, certificates, patch: servePatch, nodeArgs: floorProfileArgs('floor') });
+    const floor = await startFloor({ buildDir, dir: env.dir, port: floorPort!, certificates, patch: servePatch, nodeArgs: [...floorProfileArgs('floor'), ...(perfRun?.nodeArgs('floor') ?? [])] });
     processes.push(floor);
     // The blocks floor runs with serve's Node flags, as serve does.
     const blocksFloor = await startFloor({
@@ -518,11 +525,12 @@ async function throughApiserver(progress: (s: string) => void): Promise<Apiserve
       port: blocksPort!,
       certificates,
       patch: servePatch,
-      nodeArgs: [...node.flags, ...floorProfileArgs('blocks-floor')],
+      nodeArgs: [...node.flags, ...floorProfileArgs('blocks-floor'), ...(perfRun?.nodeArgs('blocks-floor') ?? [])],
       blocks: { nodeOptions: node.nodeOptions, metricsPort: blocksMetricsPort! },
     });
     processes.push(blocksFloor);
     progress(`  serve (compiled, info logging, cluster policies; Node flags: ${node.source}) pid ${serve.process.pid}; floor pid ${floor.process.pid} and blocks floor pid ${blocksFloor.process.pid}, answering serve's ${servePatch.length}-operation patch\n`);
+    for (const [name, p] of [['mcp-admission', serve], ['floor', floor], ['blocks-floor', blocksFloor]] as const) perfRun?.record(name, p.process.pid);
     const m: Measured = { api, apiserverPid: env.controlPlane.apiserver.pid, etcdPid: env.controlPlane.etcd.pid, serve: { ...serve, metricsPort: metricsPort! }, floor, blocksFloor };
     stopSampler = startRssSampler(m);
 
@@ -600,6 +608,7 @@ async function throughApiserver(progress: (s: string) => void): Promise<Apiserve
           if (flags.profile && phase.profiled && configuration === 'mcp-admission') (phase.verb === 'PUT' ? updateWindows : profileWindows).push(micros);
           if (flags.profile && phase.profiled && configuration === 'floor') (phase.verb === 'PUT' ? floorUpdateWindows : floorProfileWindows).push(micros);
           if (flags.profile && phase.profiled && configuration === 'blocks-floor') (phase.verb === 'PUT' ? blocksFloorUpdateWindows : blocksFloorProfileWindows).push(micros);
+          perfRun?.window(phase, configuration, micros, operations.length);
           accumulate(acc, phase.verb, before, after);
           acc.latencies.push(...run.latencies);
           acc.answers.push(...run.answers);
@@ -653,6 +662,7 @@ async function throughApiserver(progress: (s: string) => void): Promise<Apiserve
     }
     return { results, version, switchMs, warmUp, idle, peaks, ...(policiesLoaded && { policiesLoaded }), nodeSettings: node.source, servePatch };
   } finally {
+    await perfRun?.stop();
     stopSampler();
     api.close();
     // ManagedProcess.stop() waits for an unref'd child: once its SIGKILL
@@ -968,6 +978,11 @@ async function main(): Promise<void> {
     samplesFile = `${RESULTS}apiserver-${stamp}.json`;
     writeFileSync(samplesFile, JSON.stringify(samplesOf(run, started, machine)));
     out(`\n${t.latency}\n\nserve against the floor (ms; added = over none; ratios with their 95% bootstrap interval over this run's samples):\n${t.floor}\n\nwebhook processes (CPU per operation in their own windows; RSS sampled every ${RSS_SAMPLE_MS} ms in them):\n${t.webhooks}\n${peakLine}\n\nthe floor on the building blocks beside the floor and serve (added = over none; CPU paced net of idle):\n${t.blocks}\n\n${t.ratios}\n\n${t.verdict}\n\nwhere the time goes (means from the API server's and serve's metrics):\n${t.breakdown}\n\nCPU per operation:\n${t.cpu}\n${idleLine}\n`);
+    if (perfRun) {
+      const perfReport = await perfRun.report();
+      out(`\n${perfReport}\n`);
+      sections.push('', perfReport);
+    }
     out(`kube-apiserver ${version}; ${settingsLine}\nadmission switches took ${switchMs.map((ms) => (ms / 1000).toFixed(1)).join(', ')} s\nwebhook warm-up before measuring (C=${warmUp.concurrency}, mcp-admission): ${warm}\n`);
     sections.push(
       '',

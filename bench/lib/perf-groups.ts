@@ -14,7 +14,8 @@
  * file, or Node's module. Native code (JSON.parse, a TLS write) thus counts
  * for the JavaScript that called it; time in the kernel is marked.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 
 const SOCKET_WRITE = /^node:(net|_tls_wrap|internal\/streams\/writable|internal\/stream_base_commons)$/;
 
@@ -40,6 +41,82 @@ export function groupOfSample(thread: string, frames: readonly string[]): string
     return `generated code (zod's compiled shapes)${kernel}`;
   }
   return `native, no JavaScript caller${kernel}`;
+}
+
+/**
+ * One sample's header line of `perf script -F comm,time,…`: its thread's
+ * name (which may hold spaces, "V8 DefaultWorke") and its time in seconds
+ * on the clock perf recorded with (`-k CLOCK_MONOTONIC`: the clock of
+ * `process.hrtime`).
+ */
+export function sampleHeader(line: string): { thread: string; seconds: number } | undefined {
+  const header = /^(.*?)\s+(\d+\.\d+):\s*$/.exec(line.trim());
+  return header ? { thread: header[1]!, seconds: Number(header[2]) } : undefined;
+}
+
+/**
+ * Samples per group in a `perf.data` recorded with `-k CLOCK_MONOTONIC`,
+ * per window: each sample counts for the first window holding its time
+ * (CLOCK_MONOTONIC microseconds, as bench/apiserver.ts keeps them), and for
+ * none outside them. Streams `perf script`: a whole run's recording is
+ * hundreds of megabytes of text.
+ */
+export async function perfGroupsByWindow<K>(file: string, windows: readonly { key: K; from: number; to: number }[]): Promise<Map<K, { groups: Map<string, number>; paths: Map<string, number>; samples: number }>> {
+  const out = new Map(windows.map((w) => [w.key, { groups: new Map<string, number>(), paths: new Map<string, number>(), samples: 0 }]));
+  const script = spawn('perf', ['script', '-i', file, '-F', 'comm,time,ip,sym,dso'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  script.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c.slice(0, 4096)));
+  const exited = new Promise<number | null>((resolve) => script.once('close', resolve));
+  let header: { thread: string; seconds: number } | undefined;
+  let frames: string[] = [];
+  const flush = () => {
+    if (header) {
+      const micros = header.seconds * 1e6;
+      const window = windows.find((w) => micros >= w.from && micros <= w.to);
+      if (window) {
+        const into = out.get(window.key)!;
+        into.samples++;
+        const group = groupOfSample(header.thread, frames);
+        into.groups.set(group, (into.groups.get(group) ?? 0) + 1);
+        const path = pathOfSample(header.thread, frames);
+        into.paths.set(path, (into.paths.get(path) ?? 0) + 1);
+      }
+    }
+    header = undefined;
+    frames = [];
+  };
+  for await (const raw of createInterface({ input: script.stdout, crlfDelay: Infinity })) {
+    const line = raw.trim();
+    if (!line) flush();
+    else if (!header) header = sampleHeader(raw);
+    else frames.push(line);
+  }
+  flush();
+  const code = await exited;
+  if (code !== 0) throw new Error(`perf script -i ${file}: exit ${code}: ${stderr}`);
+  return out;
+}
+
+/**
+ * What a sample's CPU time was for, from its whole stack rather than its
+ * nearest JavaScript frame: through the API server a webhook's time per
+ * create is its two reviews, and besides them its own API client's (serve's
+ * informers: a watch event for every stored object), its timers, the
+ * collector, V8's compiler, and the event loop's native work with no
+ * JavaScript on the stack (epoll, TLS records read before any callback).
+ * Kernel time is marked, as in {@link groupOfSample}.
+ */
+export function pathOfSample(thread: string, frames: readonly string[]): string {
+  const group = groupOfSample(thread, frames);
+  if (group.startsWith('V8 worker threads') || group === 'collector, main thread') return group;
+  const kernel = frames[0]?.includes('[kernel') ? ' (kernel)' : '';
+  const has = (pattern: RegExp) => frames.some((f) => f.includes('JS:') && pattern.test(f));
+  // The outgoing client's modules first: a watch event's JSON.parse runs under node:_http_client's socket callback.
+  if (has(/\/(kubernetes|status|settings)\/|node:_http_client|node:https |undici/)) return `API client: watches, leases, status${kernel}`;
+  if (has(/node:_http_server|\/(server|admission|policy)\/|node_modules\/(express|router|body-parser|raw-body|zod|pino|prom-client)|floor-server|floor-process/)) return `webhook requests (TLS, HTTP, /mutate and /validate)${kernel}`;
+  if (has(/node:internal\/timers/)) return `timers${kernel}`;
+  if (frames.some((f) => f.includes('JS:'))) return `other JavaScript${kernel}`;
+  return `event loop, no JavaScript on the stack${kernel}`;
 }
 
 /** Samples per group in a `perf.data` file. */
