@@ -16,25 +16,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { CallFrame, CpuProfile } from './lib/cpu-profile.ts';
 import { fixed, markdownTable } from './lib/stats.ts';
 
-interface CallFrame {
-  functionName: string;
-  url: string;
-  lineNumber: number;
-}
-interface ProfileNode {
-  id: number;
-  callFrame: CallFrame;
-  children?: number[];
-}
-interface CpuProfile {
-  nodes: ProfileNode[];
-  startTime: number;
-  endTime: number;
-  samples: number[];
-  timeDeltas: number[];
-}
 
 /** Frames with no script: V8 builtins (JSON, RegExp) and Node's C++ bindings (socket and file writes). */
 export const NATIVE = 'native';

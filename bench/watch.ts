@@ -53,6 +53,7 @@ import { freePorts } from '../test/support/harness/ports.ts';
 import { startProcess, type ManagedProcess } from '../test/support/harness/processes.ts';
 import { generateWebhookCertificates } from '../test/support/harness/webhook.ts';
 import { buildForBenchmark } from './lib/build.ts';
+import type { CpuProfile } from './lib/cpu-profile.ts';
 import { apiClient, mustAnswer, type ApiClient } from './lib/kube-api.ts';
 import { threadsCpuSeconds } from './lib/load.ts';
 import { fixed, markdownTable } from './lib/stats.ts';
@@ -184,22 +185,6 @@ function operations(api: ApiClient, phase: Phase['key'], namespace: string): Arr
 
 // ---------------------------------------------------------------- profiles
 
-interface CallFrame {
-  functionName: string;
-  url: string;
-  lineNumber: number;
-}
-interface ProfileNode {
-  id: number;
-  callFrame: CallFrame;
-  children?: number[];
-}
-interface CpuProfile {
-  nodes: ProfileNode[];
-  startTime: number;
-  samples: number[];
-  timeDeltas: number[];
-}
 
 /** What a frame with a script spends on, by its file. */
 function groupOfUrl(url: string): string {

@@ -13,19 +13,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { packageOf, NATIVE } from '../profile-groups.ts';
+import type { CallFrame, CpuProfile } from './cpu-profile.ts';
 import { fixed, markdownTable } from './stats.ts';
 
-interface CallFrame {
-  functionName: string;
-  url: string;
-  lineNumber: number;
-}
-interface CpuProfile {
-  nodes: Array<{ id: number; callFrame: CallFrame; children?: number[] }>;
-  startTime: number;
-  samples: number[];
-  timeDeltas: number[];
-}
 
 /** Self time per group and per function, µs, inside `[from, to]` (CLOCK_MONOTONIC µs, V8's sample clock). */
 export interface SelfTime {
