@@ -126,6 +126,8 @@ export class InformerClusterFacts implements ClusterFacts {
         absentIsEmpty,
         restartDelayMs: options.restartDelayMs ?? 1000,
         transform,
+        // Both transforms drop them: the watch spares parsing them (managed-fields.ts).
+        withoutManagedFields: true,
       });
     const gatewayApi = `/apis/${GATEWAY_API.group}/${GATEWAY_API.version}`;
     this.informers = {

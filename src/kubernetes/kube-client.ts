@@ -8,6 +8,7 @@
 import { finished, type Readable } from 'node:stream';
 import { ApiError, type ApiStatus } from './api-error.ts';
 import type { KubeAccess } from './kube-access.ts';
+import { withoutManagedFieldsText } from './managed-fields.ts';
 import type { TransportResponse } from './transport.ts';
 
 type Json = Record<string, unknown>;
@@ -145,9 +146,11 @@ export class KubeClient {
    * Opens a watch and hands every event to `onEvent`; `onConnect` is called
    * once the API server has answered. Resolves when the server ends the
    * stream (its timeoutSeconds) or `signal` aborts it; rejects on a failed
-   * call or a broken stream.
+   * call or a broken stream. `withoutManagedFields`: the events' objects
+   * come without `metadata.managedFields`, cut from each line before it is
+   * parsed (managed-fields.ts), for a watcher that drops them anyway.
    */
-  async watch(path: string, query: Query, onEvent: (event: WatchEvent) => void, options: { signal?: AbortSignal; onConnect?: () => void } = {}): Promise<void> {
+  async watch(path: string, query: Query, onEvent: (event: WatchEvent) => void, options: { signal?: AbortSignal; onConnect?: () => void; withoutManagedFields?: boolean } = {}): Promise<void> {
     const target = withQuery(path, { ...query, watch: true });
     let response: TransportResponse;
     try {
@@ -159,7 +162,8 @@ export class KubeClient {
     if (response.statusCode !== 200) throw await failure('GET', target, response);
     options.onConnect?.();
     try {
-      await readLines(response.body, (text) => onEvent(JSON.parse(text) as WatchEvent));
+      const parse = options.withoutManagedFields ? (text: string) => JSON.parse(withoutManagedFieldsText(text)) : JSON.parse;
+      await readLines(response.body, (text) => onEvent(parse(text) as WatchEvent));
     } catch (err) {
       if (options.signal?.aborted) return;
       throw err;

@@ -68,6 +68,12 @@ export interface ListWatchOptions<T extends CachedObject = CachedObject> {
    * `metadata.name`, `namespace` and `resourceVersion`.
    */
   transform?: (object: T) => T;
+  /**
+   * The transform drops `metadata.managedFields`: the watch leaves them out
+   * of each event's text before parsing it (KubeClient.watch), which spares
+   * parsing the largest part of a stored object.
+   */
+  withoutManagedFields?: boolean;
 }
 
 type Handlers<T> = {
@@ -243,6 +249,7 @@ export class ListWatchInformer<T extends CachedObject = CachedObject> {
           },
           {
             signal,
+            ...(this.options.withoutManagedFields ? { withoutManagedFields: true } : {}),
             onConnect: () => {
               if (generation !== this.generation) return;
               this.failures = 0;

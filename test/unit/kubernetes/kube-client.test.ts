@@ -53,6 +53,16 @@ describe('KubeClient watch stream', () => {
     assert.equal((events[0]!.object as { metadata: { annotations: { description: string } } }).metadata.annotations.description, description);
   });
 
+  it('hands on the events without their managed fields when asked, and with them otherwise', async () => {
+    const object = { metadata: { name: 'a', managedFields: [{ manager: 'kubectl', fieldsV1: { 'f:metadata': { 'k:{"x":"]"}': {} } } }], labels: { app: 'a' } } };
+    const chunks = [Buffer.from(`${JSON.stringify({ type: 'ADDED', object })}\n`)];
+    respond = async (res) => void res.end(chunks[0]);
+    const stripped: WatchEvent[] = [];
+    await client.watch('/api/v1/services', {}, (event) => stripped.push(event), { withoutManagedFields: true });
+    assert.deepEqual(stripped, [{ type: 'ADDED', object: { metadata: { name: 'a', labels: { app: 'a' } } } }]);
+    assert.deepEqual(await eventsOf(chunks), [{ type: 'ADDED', object }]);
+  });
+
   it('hands on every line of a chunk, and a line spread over many chunks once', async () => {
     const line = (name: string, size = 0) => `${JSON.stringify({ type: 'MODIFIED', object: { metadata: { name }, data: 'x'.repeat(size) } })}\n`;
     const long = Buffer.from(line('long', 200_000));

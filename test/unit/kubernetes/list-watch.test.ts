@@ -128,6 +128,29 @@ describe('ListWatchInformer', () => {
     }
   });
 
+  it('hands its handlers watched objects without their managed fields when told its transform drops them', async () => {
+    handler = (_req, res, url) => {
+      if (url.searchParams.get('watch') === 'true') return holdWatch(res);
+      json(res, 200, { metadata: { resourceVersion: '20' }, items: [] });
+    };
+    const informer = new ListWatchInformer<Obj>({ client, path: '/api/v1/things', withoutManagedFields: true });
+    const seen: unknown[] = [];
+    informer.on('add', (o) => seen.push(o));
+    let connected = 0;
+    informer.on('connect', () => (connected += 1));
+    try {
+      await informer.start();
+      await waitFor('the watch', () => connected === 1);
+      const managed = { managedFields: [{ manager: 'kubectl', fieldsV1: { 'f:metadata': {} } }] };
+      event(watches.at(-1) as ServerResponse, 'ADDED', { metadata: { ...obj('b', '22', 'ns').metadata, ...managed } });
+      await waitFor('the add', () => seen.length === 1);
+      assert.deepEqual(seen, [obj('b', '22', 'ns')]);
+    } finally {
+      await informer.stop();
+      watches.at(-1)?.end();
+    }
+  });
+
   it('relists on 410 Gone, reporting what changed while the version was expired', async () => {
     let lists = 0;
     handler = (_req, res, url) => {
