@@ -17,7 +17,7 @@
  * carry it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { perfAvailable, perfGroupsByWindow } from './perf-groups.ts';
@@ -73,10 +73,11 @@ export class ApiserverPerf {
     this.windows.set(name as PerfProcess, list);
   }
 
-  /** Stops every recording (SIGINT: perf writes its file out). */
+  /** Stops every recording (SIGINT: perf writes its file out), and writes the windows beside them as DIR/windows.json. */
   async stop(): Promise<void> {
     for (const { perf } of this.recordings.values()) perf.kill('SIGINT');
     await Promise.all([...this.recordings.values()].map((r) => r.exited));
+    writeFileSync(join(this.dir, 'windows.json'), JSON.stringify({ clock: 'CLOCK_MONOTONIC microseconds', windows: Object.fromEntries(this.windows) }));
   }
 
   /** Per phase, µs per operation by group for each process, side by side, with serve over the blocks floor. */
