@@ -14,12 +14,16 @@
  * has no way to leave them out of a watch, so they are cut from the text.
  *
  * Only what is surely a `managedFields` member whose value is an array is
- * cut: in JSON text every `"` inside a string is escaped, so
- * `"managedFields":[` outside a string can only be that key, and the array
- * is skipped string-aware to its matching bracket. Go's encoder (the API
- * server's) writes no whitespace; text written otherwise is handed back as
- * it is, and so is text whose array does not end, for JSON.parse to refuse
- * as it would have.
+ * cut. In JSON text every `"` inside a string is escaped, so the quote
+ * after `managedFields` in `"managedFields":[` ends a string, and that
+ * string is the key itself only when its opening quote opens it: when the
+ * character before it is the `{` or `,` that comes before a member. A
+ * quote with a backslash before it belongs to a longer key (a tenant's
+ * `a"managedFields` is written `"a\"managedFields":[`), which stays. The
+ * array is skipped string-aware to its matching bracket. Go's encoder (the
+ * API server's) writes no whitespace; a member written otherwise stays,
+ * and text whose array does not end is handed back as it is, for
+ * JSON.parse to refuse as it would have.
  */
 
 const KEY = '"managedFields":[';
@@ -55,9 +59,18 @@ function arrayEnd(text: string, open: number): number {
   return -1;
 }
 
+/** The index of the next `"managedFields":[` from `from` that opens a member (after `{` or `,`), or -1. */
+function memberAt(text: string, from: number): number {
+  for (let at = text.indexOf(KEY, from); at >= 0; at = text.indexOf(KEY, at + 1)) {
+    const before = text.charCodeAt(at - 1);
+    if (before === OPEN_BRACE || before === COMMA) return at;
+  }
+  return -1;
+}
+
 /** `text` (one JSON value) with every `managedFields` member whose value is an array left out; see the module comment. */
 export function withoutManagedFieldsText(text: string): string {
-  let at = text.indexOf(KEY);
+  let at = memberAt(text, 0);
   if (at < 0) return text;
   let out = '';
   let from = 0;
@@ -71,7 +84,7 @@ export function withoutManagedFieldsText(text: string): string {
     else if (text.charCodeAt(cutFrom - 1) === COMMA) cutFrom--;
     out += text.slice(from, cutFrom);
     from = cutTo;
-    at = text.indexOf(KEY, cutTo);
+    at = memberAt(text, cutTo);
   }
   return out + text.slice(from);
 }
