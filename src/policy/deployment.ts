@@ -246,10 +246,10 @@ function strategyDenials(deployment: Deployment, workload: Workload, desired: De
   const strategy = deployment.spec.strategy ?? {};
   const rollingUpdate = strategy.rollingUpdate ?? {};
   const { maxSurge } = desired;
-  const safeStrategy = { type: 'RollingUpdate', rollingUpdate: { maxSurge, maxUnavailable: 0 } };
-  const fix =
+  // Written only for a denial: most objects judged have a safe strategy, and the command is a JSON.stringify.
+  const fix = () =>
     `Fix:\n  spec:\n    strategy:\n      type: RollingUpdate\n      rollingUpdate:\n        maxSurge: ${yamlScalar(maxSurge)}\n        maxUnavailable: 0\n` +
-    `or: ${kubectlMergePatch(workload, { spec: { strategy: safeStrategy } })}`;
+    `or: ${kubectlMergePatch(workload, { spec: { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge, maxUnavailable: 0 } } } })}`;
 
   if (strategy.type === 'Recreate') {
     return [
@@ -258,7 +258,7 @@ function strategyDenials(deployment: Deployment, workload: Workload, desired: De
         field: 'spec.strategy.type',
         message:
           'Recreate stops every pod before starting new ones, so each rollout cuts every open SSE stream at once and ' +
-          `clients lose their sessions. Use a rolling update that starts new pods before stopping old ones. ${fix}`,
+          `clients lose their sessions. Use a rolling update that starts new pods before stopping old ones. ${fix()}`,
       },
     ];
   }
@@ -269,7 +269,7 @@ function strategyDenials(deployment: Deployment, workload: Workload, desired: De
       field: 'spec.strategy.rollingUpdate.maxSurge',
       message:
         `${JSON.stringify(rollingUpdate.maxSurge)} leaves no room to start a new pod before an old one stops; with maxUnavailable: 0, ` +
-        `which SSE servers need so streams are not cut mid-rollout, the rollout could never progress. ${fix}`,
+        `which SSE servers need so streams are not cut mid-rollout, the rollout could never progress. ${fix()}`,
     });
   }
   const maxUnavailable = rollingUpdate.maxUnavailable ?? DEFAULT_MAX_UNAVAILABLE;
@@ -279,7 +279,7 @@ function strategyDenials(deployment: Deployment, workload: Workload, desired: De
       field: 'spec.strategy.rollingUpdate.maxUnavailable',
       message:
         `${JSON.stringify(maxUnavailable)} lets a rollout stop pods before their replacements are ready, cutting the SSE streams ` +
-        `they hold while no pod can take the clients back. ${fix}`,
+        `they hold while no pod can take the clients back. ${fix()}`,
     });
   }
   return denials;

@@ -216,6 +216,17 @@ describe('Deployment rules', () => {
     const patchJson = /-p '(.*)'$/m.exec(message)?.[1];
     assert.deepEqual(JSON.parse(patchJson ?? ''), { spec: { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: 0 } } } });
   });
+
+  it("each strategy denial ends with the same fix, word for word", () => {
+    const fix =
+      'Fix:\n  spec:\n    strategy:\n      type: RollingUpdate\n      rollingUpdate:\n        maxSurge: "25%"\n        maxUnavailable: 0\n' +
+      `or: kubectl patch deployment/weather -n tools --type=merge -p '{"spec":{"strategy":{"type":"RollingUpdate","rollingUpdate":{"maxSurge":"25%","maxUnavailable":0}}}}'`;
+    const recreate = judge(setStrategy(deployment(), { type: 'Recreate' }), settings()).denials;
+    const rolling = judge(setStrategy(deployment(), { type: 'RollingUpdate', rollingUpdate: { maxSurge: 0, maxUnavailable: 1 } }), settings()).denials;
+    const strategy = [...recreate, ...rolling].filter((d) => d.field.startsWith('spec.strategy'));
+    assert.deepEqual(strategy.map((d) => d.rule), ['deployment-recreate', 'deployment-max-surge-zero', 'deployment-max-unavailable']);
+    for (const d of strategy) assert.ok(d.message.endsWith(`. ${fix}`), d.message);
+  });
 });
 
 describe('Deployment warnings', () => {
