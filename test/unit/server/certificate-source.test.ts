@@ -42,6 +42,14 @@ function nextChange(source: FileCertificateSource): Promise<KeyPair> {
   });
 }
 
+/** Writes `pair` into `dir` as a rotation does: beside the files, then renamed over them, the key first. */
+function renameIntoPlace(dir: string, pair: { cert: string; key: string }): void {
+  copyFileSync(pair.cert, join(dir, 'tls.crt.new'));
+  copyFileSync(pair.key, join(dir, 'tls.key.new'));
+  renameSync(join(dir, 'tls.key.new'), join(dir, 'tls.key'));
+  renameSync(join(dir, 'tls.crt.new'), join(dir, 'tls.crt'));
+}
+
 describe('FileCertificateSource, watched', () => {
   const first = makeCertificate('first');
   const second = makeCertificate('second');
@@ -79,12 +87,7 @@ describe('FileCertificateSource, watched', () => {
   it('sees files renamed into place', async () => {
     const dir = join(work, 'files');
     mkdirSync(dir);
-    const install = (pair: { cert: string; key: string }) => {
-      copyFileSync(pair.cert, join(dir, 'tls.crt.new'));
-      copyFileSync(pair.key, join(dir, 'tls.key.new'));
-      renameSync(join(dir, 'tls.key.new'), join(dir, 'tls.key'));
-      renameSync(join(dir, 'tls.crt.new'), join(dir, 'tls.crt'));
-    };
+    const install = (pair: { cert: string; key: string }) => renameIntoPlace(dir, pair);
     install(first);
     const source = new FileCertificateSource({ certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key'), pollIntervalMs: HOUR_MS, watchedPollIntervalMs: HOUR_MS });
     await source.start();
@@ -106,12 +109,7 @@ describe('FileCertificateSource, reloads', () => {
   it('reads again after a read under way when asked during it', async () => {
     const dir = join(work, 'during');
     mkdirSync(dir);
-    const install = (pair: { cert: string; key: string }) => {
-      copyFileSync(pair.cert, join(dir, 'tls.crt.new'));
-      copyFileSync(pair.key, join(dir, 'tls.key.new'));
-      renameSync(join(dir, 'tls.key.new'), join(dir, 'tls.key'));
-      renameSync(join(dir, 'tls.crt.new'), join(dir, 'tls.crt'));
-    };
+    const install = (pair: { cert: string; key: string }) => renameIntoPlace(dir, pair);
     const [a, b, c] = [makeCertificate('a'), makeCertificate('b'), makeCertificate('c')];
     install(a);
     let asked: Promise<void> | undefined;

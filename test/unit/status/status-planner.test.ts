@@ -139,6 +139,14 @@ function change(r: Random, cluster: Cluster, planned: Map<string, unknown>): str
   return 'nothing';
 }
 
+/** Plans the cluster as it is now and holds the plans to the full plan's; returns the planner's result. */
+function planAgainstFull(planner: PolicyStatusPlanner, cluster: Cluster, now: Date): ReturnType<PolicyStatusPlanner['plan']> {
+  const { policies, namespaces } = cluster.snapshot();
+  const result = planner.plan(policies, namespaces, options(now));
+  assert.deepEqual(result.plans, planPolicyStatus(policies, namespaces, options(now)));
+  return result;
+}
+
 describe('PolicyStatusPlanner', () => {
   it('plans what the full plan does after every change, over random sequences of namespace and policy changes', () => {
     const states = new Map<string, number>();
@@ -185,12 +193,7 @@ describe('PolicyStatusPlanner', () => {
     cluster.putPolicy('gold-ceiling', { namespaceSelector: { matchLabels: { tier: 'gold' } }, bounds: { maxTerminationGracePeriodSeconds: 300 } });
     const planner = new PolicyStatusPlanner();
     const now = new Date('2026-11-24T09:30:00Z');
-    const plan = () => {
-      const { policies, namespaces } = cluster.snapshot();
-      const result = planner.plan(policies, namespaces, options(now));
-      assert.deepEqual(result.plans, planPolicyStatus(policies, namespaces, options(now)));
-      return result;
-    };
+    const plan = () => planAgainstFull(planner, cluster, now);
     assert.equal(plan().resolved, 50, 'the first plan resolves every namespace');
     assert.equal(plan().resolved, 0, 'nothing changed, nothing resolved');
     cluster.namespaces.set('gold', { team: 'a', tier: 'gold' });
@@ -214,12 +217,7 @@ describe('PolicyStatusPlanner', () => {
     cluster.putPolicy('team-a', { namespaceSelector: { matchLabels: { team: 'a' } }, bounds: { minTerminationGracePeriodSeconds: 600 } });
     const planner = new PolicyStatusPlanner();
     const now = new Date('2026-11-24T09:30:00Z');
-    const plan = () => {
-      const { policies, namespaces } = cluster.snapshot();
-      const result = planner.plan(policies, namespaces, options(now));
-      assert.deepEqual(result.plans, planPolicyStatus(policies, namespaces, options(now)));
-      return result.resolved;
-    };
+    const plan = () => planAgainstFull(planner, cluster, now).resolved;
     assert.equal(plan(), 50);
     cluster.putPolicy('team-b-cap', { namespaceSelector: { matchLabels: { team: 'b' } }, bounds: { maxTerminationGracePeriodSeconds: 300 } });
     assert.equal(plan(), 17, 'a new policy: the team-b namespaces');
