@@ -9,12 +9,12 @@ import { readSamples, type ApiserverSamples, type ConfigurationSamples } from '.
 import { seededRandom } from '../../../bench/lib/stats.ts';
 
 /** A configuration's window: `n` latencies of 2 ms plus an exponential tail plus `added`, and CPU per operation `cpuMs`. */
-function window(random: () => number, added: number, cpuMs: number, process?: string): ConfigurationSamples {
+function window(random: () => number, added: number, cpuMs: number, process?: string, rssMb = process === 'serve' ? 100 : 80): ConfigurationSamples {
   const latencies = Array.from({ length: 400 }, () => 2 + added - 0.5 * Math.log(1 - random()));
-  return { latencies, seconds: 2, cpuSeconds: process ? { [process]: (cpuMs * latencies.length) / 1000 } : {}, rssSteadyMb: process ? { [process]: process === 'serve' ? 100 : 80 } : {} };
+  return { latencies, seconds: 2, cpuSeconds: process ? { [process]: (cpuMs * latencies.length) / 1000 } : {}, rssSteadyMb: process ? { [process]: rssMb } : {} };
 }
 
-function run(seed: number, serveAdded: number, commit = 'abc1234'): ApiserverSamples {
+function run(seed: number, serveAdded: number, commit = 'abc1234', serveRssMb?: number): ApiserverSamples {
   const random = seededRandom(seed);
   return {
     format: 1,
@@ -30,7 +30,7 @@ function run(seed: number, serveAdded: number, commit = 'abc1234'): ApiserverSam
           none: window(random, 0, 0),
           floor: window(random, 2.5, 0.6, 'floor'),
           'blocks-floor': window(random, 2.5, 0.9, 'blocksFloor'),
-          'mcp-admission': window(random, serveAdded, 1.2, 'serve'),
+          'mcp-admission': window(random, serveAdded, 1.2, 'serve', serveRssMb),
         },
       },
     ],
@@ -55,6 +55,17 @@ test('runs that disagree across the target pool to undecided, though each alone 
     { file: 'b.json', samples: run(4, 3.5) },
   ]);
   assert.match(report, /at p50, pooled [\d.]+ \[[\d.]+–[\d.]+\] \(target ≤ 1\.15\): undecided/);
+});
+
+test('steady RSS is judged per run as CPU is: met in every run, in some runs, or MISSED in every run', () => {
+  // The floor holds 80 MB in every run: 100 MB is 1.25x, 108 MB 1.35x (target 1.3).
+  const verdictOf = (...rss: number[]) => {
+    const report = poolReport(rss.map((mb, i) => ({ file: `${i}.json`, samples: run(10 + i, 2.5, 'abc1234', mb) })));
+    return /back-to-back C=1: steady RSS serve\/floor, median of \d+ runs [\d.]+ \(target ≤ 1\.3\): (.+)/.exec(report)?.[1];
+  };
+  assert.equal(verdictOf(100, 100), 'met in every run');
+  assert.equal(verdictOf(100, 108, 100), 'met in some runs');
+  assert.equal(verdictOf(108, 108), 'MISSED in every run');
 });
 
 test('pooling runs of different code says so', () => {
