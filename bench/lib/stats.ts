@@ -111,6 +111,18 @@ export function judge(interval: Interval, target: number): 'met' | 'MISSED' | 'u
   return 'undecided';
 }
 
+/**
+ * A CPU ratio net of idle (the paced phase: what a process burns in its
+ * window less what it burns idle over the same time), judged against its
+ * target only when both nets are above zero. Seconds apart, a few
+ * operations' CPU is within the idle figure's own spread, and a net at or
+ * below zero says the idle baseline did not hold, not that a target was met.
+ */
+export function judgeNetOfIdle(subjectNet: number, referenceNet: number, target: number): 'met' | 'MISSED' | 'not judged: net of idle at or below zero' {
+  if (!(subjectNet > 0 && referenceNet > 0)) return 'not judged: net of idle at or below zero';
+  return subjectNet / referenceNet <= target ? 'met' : 'MISSED';
+}
+
 /** `1.13 [1.02–1.25]`. */
 export const withInterval = (value: number, interval: Interval, digits = 2): string => `${fixed(value, digits)} [${fixed(interval.low, digits)}–${fixed(interval.high, digits)}]`;
 

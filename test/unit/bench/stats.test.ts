@@ -1,7 +1,7 @@
 /** bench/lib/stats.ts: the bootstrap intervals that judge the latency ratios against their targets. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { addedRatio, bootstrapInterval, judge, seededRandom } from '../../../bench/lib/stats.ts';
+import { addedRatio, bootstrapInterval, judge, judgeNetOfIdle, seededRandom } from '../../../bench/lib/stats.ts';
 
 /** n latencies: `base` ms plus an exponential tail of mean 0.5 ms, plus `added`. */
 function latencies(random: () => number, n: number, added: number, base = 2): number[] {
@@ -52,4 +52,13 @@ test('a ratio is met only when its whole interval is under the target, missed on
   assert.equal(judge({ low: 1.2, high: 1.4 }, 1.15), 'MISSED');
   assert.equal(judge({ low: 1.05, high: 1.25 }, 1.15), 'undecided');
   assert.equal(judge({ low: NaN, high: NaN }, 1.15), 'undecided');
+});
+
+test('a CPU ratio net of idle is judged only when both nets are above zero', () => {
+  assert.equal(judgeNetOfIdle(0.5, 0.4, 1.3), 'met');
+  assert.equal(judgeNetOfIdle(0.8, 0.4, 1.3), 'MISSED');
+  // serve burned less in the window than idle over the same time: the idle
+  // baseline did not hold, and -0.36 is no ratio to meet a target with.
+  assert.match(judgeNetOfIdle(-0.1, 0.28, 1.3), /^not judged/);
+  assert.match(judgeNetOfIdle(0.3, 0, 1.3), /^not judged/);
 });
