@@ -17,6 +17,7 @@ import { DeploymentFactsShape, ServiceShape, type DeploymentFacts, type Service 
 import { statusCode } from './api-error.ts';
 import type { KubeClient } from './kube-client.ts';
 import { ListWatchInformer, type CachedObject } from './list-watch.ts';
+import type { Members } from './picked-members.ts';
 
 type Cached = CachedObject & { metadata?: { annotations?: Record<string, string> } };
 type WithSpec = Cached & { spec?: Record<string, unknown> };
@@ -76,6 +77,22 @@ export function deploymentFacts(object: { metadata?: unknown; spec?: unknown }):
   };
 }
 
+/**
+ * The members of a Deployment watch event that the informer and
+ * {@link deploymentFacts} read: the Deployment watch parses only these
+ * (picked-members.ts). A Status in an ERROR event is read for its code and
+ * message (list-watch.ts).
+ */
+export const DEPLOYMENT_FACTS_MEMBERS: Members = {
+  type: true,
+  object: {
+    code: true,
+    message: true,
+    metadata: { name: true, namespace: true, resourceVersion: true, annotations: true },
+    spec: { template: { metadata: { labels: true } } },
+  },
+};
+
 /** The annotations under mcp-admission's prefix, or none; a value that is not a map, as it is. */
 function ours(annotations: unknown): unknown {
   if (!isMap(annotations)) return annotations;
@@ -117,7 +134,12 @@ export class InformerClusterFacts implements ClusterFacts {
   constructor(options: ClusterFactsOptions) {
     const watch = (
       path: string,
-      { labelSelector, absentIsEmpty = false, transform = withoutBookkeeping }: { labelSelector?: string; absentIsEmpty?: boolean; transform?: (object: Cached) => Cached } = {},
+      {
+        labelSelector,
+        absentIsEmpty = false,
+        transform = withoutBookkeeping,
+        members,
+      }: { labelSelector?: string; absentIsEmpty?: boolean; transform?: (object: Cached) => Cached; members?: Members } = {},
     ): ListWatchInformer<Cached> =>
       new ListWatchInformer<Cached>({
         client: options.client,
@@ -128,11 +150,13 @@ export class InformerClusterFacts implements ClusterFacts {
         transform,
         // Both transforms drop them: the watch spares parsing them (managed-fields.ts).
         withoutManagedFields: true,
+        ...(members ? { members } : {}),
       });
     const gatewayApi = `/apis/${GATEWAY_API.group}/${GATEWAY_API.version}`;
     this.informers = {
       services: watch('/api/v1/services', { labelSelector: LABEL_SELECTOR }),
-      deployments: watch('/apis/apps/v1/deployments', { labelSelector: LABEL_SELECTOR, transform: deploymentFacts }),
+      // Every labelled Deployment admitted is also an event here: parsed for what deploymentFacts keeps.
+      deployments: watch('/apis/apps/v1/deployments', { labelSelector: LABEL_SELECTOR, transform: deploymentFacts, members: DEPLOYMENT_FACTS_MEMBERS }),
       ingressClasses: watch('/apis/networking.k8s.io/v1/ingressclasses'),
       // No Gateway API CRDs: no Gateways, and the informer retries until they appear.
       gateways: watch(`${gatewayApi}/gateways`, { absentIsEmpty: true }),

@@ -9,6 +9,7 @@ import { finished, type Readable } from 'node:stream';
 import { ApiError, type ApiStatus } from './api-error.ts';
 import type { KubeAccess } from './kube-access.ts';
 import { withoutManagedFieldsText } from './managed-fields.ts';
+import { pickedMembersText, type Members } from './picked-members.ts';
 import type { TransportResponse } from './transport.ts';
 
 type Json = Record<string, unknown>;
@@ -149,8 +150,16 @@ export class KubeClient {
    * call or a broken stream. `withoutManagedFields`: the events' objects
    * come without `metadata.managedFields`, cut from each line before it is
    * parsed (managed-fields.ts), for a watcher that drops them anyway.
+   * `members`: each event is parsed for those members only
+   * (picked-members.ts), for a watcher that reads no others; an event not
+   * written as the API server writes one is parsed whole.
    */
-  async watch(path: string, query: Query, onEvent: (event: WatchEvent) => void, options: { signal?: AbortSignal; onConnect?: () => void; withoutManagedFields?: boolean } = {}): Promise<void> {
+  async watch(
+    path: string,
+    query: Query,
+    onEvent: (event: WatchEvent) => void,
+    options: { signal?: AbortSignal; onConnect?: () => void; withoutManagedFields?: boolean; members?: Members } = {},
+  ): Promise<void> {
     const target = withQuery(path, { ...query, watch: true });
     let response: TransportResponse;
     try {
@@ -162,7 +171,14 @@ export class KubeClient {
     if (response.statusCode !== 200) throw await failure('GET', target, response);
     options.onConnect?.();
     try {
-      const parse = options.withoutManagedFields ? (text: string) => JSON.parse(withoutManagedFieldsText(text)) : JSON.parse;
+      const whole = options.withoutManagedFields ? (text: string) => JSON.parse(withoutManagedFieldsText(text)) : JSON.parse;
+      const { members } = options;
+      const parse = members
+        ? (text: string) => {
+            const picked = pickedMembersText(text, members);
+            return picked === undefined ? whole(text) : JSON.parse(picked);
+          }
+        : whole;
       await readLines(response.body, (text) => onEvent(parse(text) as WatchEvent));
     } catch (err) {
       if (options.signal?.aborted) return;

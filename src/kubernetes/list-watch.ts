@@ -24,6 +24,7 @@
  */
 import { statusCode } from './api-error.ts';
 import type { KubeClient, Query, WatchEvent } from './kube-client.ts';
+import type { Members } from './picked-members.ts';
 
 /** The part of an object the cache reads. */
 export interface CachedObject {
@@ -74,6 +75,14 @@ export interface ListWatchOptions<T extends CachedObject = CachedObject> {
    * parsing the largest part of a stored object.
    */
   withoutManagedFields?: boolean;
+  /**
+   * The members of a watch event the informer and the transform read (the
+   * event's `type`, and of its `object` at least `metadata.name`,
+   * `namespace` and `resourceVersion`, and a Status's `code` and `message`
+   * for an ERROR event): each event is parsed for those only
+   * (picked-members.ts). Lists are parsed whole.
+   */
+  members?: Members;
 }
 
 type Handlers<T> = {
@@ -250,6 +259,7 @@ export class ListWatchInformer<T extends CachedObject = CachedObject> {
           {
             signal,
             ...(this.options.withoutManagedFields ? { withoutManagedFields: true } : {}),
+            ...(this.options.members ? { members: this.options.members } : {}),
             onConnect: () => {
               if (generation !== this.generation) return;
               this.failures = 0;

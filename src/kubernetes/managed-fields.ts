@@ -36,7 +36,7 @@ const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 
 /** The index of the quote closing the string opened at `open`, or -1. A quote after an odd number of backslashes is escaped. */
-function stringEnd(text: string, open: number): number {
+export function stringEnd(text: string, open: number): number {
   for (let at = text.indexOf('"', open + 1); at >= 0; at = text.indexOf('"', at + 1)) {
     let backslashes = 0;
     for (let b = at - 1; text.charCodeAt(b) === BACKSLASH; b--) backslashes++;
@@ -45,8 +45,8 @@ function stringEnd(text: string, open: number): number {
   return -1;
 }
 
-/** The index just past the bracket closing the array opened at `open`, or -1. */
-function arrayEnd(text: string, open: number): number {
+/** The index just past the bracket or brace closing the array or object opened at `open`, or -1. */
+export function nestedEnd(text: string, open: number): number {
   let depth = 0;
   for (let i = open; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -75,7 +75,7 @@ export function withoutManagedFieldsText(text: string): string {
   let out = '';
   let from = 0;
   while (at >= 0) {
-    const end = arrayEnd(text, at + KEY.length - 1);
+    const end = nestedEnd(text, at + KEY.length - 1);
     if (end < 0) return text;
     // The member and one comma beside it: the one after it, or before it when it is the last.
     let cutFrom = at;

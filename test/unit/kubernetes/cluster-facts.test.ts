@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pino from 'pino';
-import { deploymentFacts, InformerClusterFacts, withoutBookkeeping } from '../../../src/kubernetes/cluster-facts.ts';
+import { DEPLOYMENT_FACTS_MEMBERS, deploymentFacts, InformerClusterFacts, withoutBookkeeping } from '../../../src/kubernetes/cluster-facts.ts';
 import type { KubeClient, WatchEvent } from '../../../src/kubernetes/kube-client.ts';
 
 describe('withoutBookkeeping (what the front-door caches keep)', () => {
@@ -95,14 +95,16 @@ describe('deploymentFacts (what the Deployment cache keeps)', () => {
  */
 function scriptedClient(stored: Record<string, object[]>) {
   const watchers = new Map<string, (event: WatchEvent) => void>();
+  const watchOptions = new Map<string, { members?: unknown }>();
   const client = {
     get: async (path: string) => ({ metadata: { resourceVersion: '1' }, items: structuredClone(stored[path] ?? []) }),
-    watch: (path: string, _query: unknown, onEvent: (event: WatchEvent) => void, options: { signal?: AbortSignal } = {}) => {
+    watch: (path: string, _query: unknown, onEvent: (event: WatchEvent) => void, options: { signal?: AbortSignal; members?: unknown } = {}) => {
       watchers.set(path, onEvent);
+      watchOptions.set(path, options);
       return new Promise<void>((resolve) => options.signal?.addEventListener('abort', () => resolve(), { once: true }));
     },
   };
-  return { client: client as unknown as KubeClient, watchers };
+  return { client: client as unknown as KubeClient, watchers, watchOptions };
 }
 
 const DEPLOYMENTS = '/apis/apps/v1/deployments';
@@ -115,11 +117,21 @@ const service = { metadata: { name: 'weather', namespace: 'tools', resourceVersi
 
 describe('InformerClusterFacts lookups', () => {
   const started = async (stored: Record<string, object[]>) => {
-    const { client, watchers } = scriptedClient(stored);
+    const { client, watchers, watchOptions } = scriptedClient(stored);
     const facts = new InformerClusterFacts({ client, logger: pino({ level: 'silent' }) });
     await facts.start();
-    return { facts, watchers };
+    return { facts, watchers, watchOptions };
   };
+
+  it('watch the Deployments for the members deploymentFacts reads only, and every other kind whole', async () => {
+    const { facts, watchOptions } = await started({});
+    try {
+      assert.equal(watchOptions.get(DEPLOYMENTS)?.members, DEPLOYMENT_FACTS_MEMBERS);
+      assert.equal(watchOptions.get(SERVICES)?.members, undefined);
+    } finally {
+      await facts.stop();
+    }
+  });
 
   it('answer the cached objects, checked once while they stay cached, not a new copy per lookup', async () => {
     const { facts } = await started({ [DEPLOYMENTS]: [deployment('weather', '1', 'sse'), deployment('clock', '2', 'streamable-http')], [SERVICES]: [service] });

@@ -63,6 +63,19 @@ describe('KubeClient watch stream', () => {
     assert.deepEqual(await eventsOf(chunks), [{ type: 'ADDED', object }]);
   });
 
+  it('hands on the events parsed for the members asked for, and an event written otherwise parsed whole', async () => {
+    const object = { metadata: { name: 'a', uid: 'u', managedFields: [{ manager: 'kubectl' }], labels: { app: 'a' } }, spec: { replicas: 1 } };
+    const members = { type: true, object: { metadata: { name: true, labels: true } } } as const;
+    const spaced = '{ "type": "MODIFIED", "object": {"metadata": {"name": "b", "managedFields": [], "uid": "v"}} }';
+    respond = async (res) => void res.end(`${JSON.stringify({ type: 'ADDED', object })}\n${spaced}\n`);
+    const events: WatchEvent[] = [];
+    await client.watch('/api/v1/services', {}, (event) => events.push(event), { withoutManagedFields: true, members });
+    assert.deepEqual(events, [
+      { type: 'ADDED', object: { metadata: { name: 'a', labels: { app: 'a' } } } },
+      { type: 'MODIFIED', object: { metadata: { name: 'b', managedFields: [], uid: 'v' } } },
+    ]);
+  });
+
   it('hands on every line of a chunk, and a line spread over many chunks once', async () => {
     const line = (name: string, size = 0) => `${JSON.stringify({ type: 'MODIFIED', object: { metadata: { name }, data: 'x'.repeat(size) } })}\n`;
     const long = Buffer.from(line('long', 200_000));
