@@ -10,6 +10,14 @@
  *   while its last renewal is younger than `renewDeadlineMs`, which is
  *   shorter than the lease duration: it stops acting before anyone else may
  *   start;
+ * - the holder renews with one replace of the Lease it last wrote (its
+ *   resourceVersion, so any other write in between makes it a 409) and reads
+ *   only when that fails or when it does not hold the Lease: client-go's
+ *   "fast path for the leader to update optimistically assuming that the
+ *   record observed last time is the current version" (tryAcquireOrRenew in
+ *   k8s.io/client-go/tools/leaderelection/leaderelection.go, since
+ *   Kubernetes 1.25). A read and a replace every 2 s were most of what an
+ *   idle holder spent;
  * - on stop the holder releases the Lease, so a successor need not wait.
  */
 import type { V1Lease } from '@kubernetes/client-node';
@@ -64,6 +72,8 @@ export class LeaderElector {
   private observedKey = '';
   private observedAt = 0;
   private observedHolder = '';
+  /** The Lease as this candidate last wrote it (the API server's answer), for the next renewal. */
+  private held: V1Lease | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private running: Promise<void> | undefined;
@@ -119,10 +129,23 @@ export class LeaderElector {
     const now = this.now();
     const micro = this.options.microTime(new Date(now));
     const durationSeconds = Math.max(1, Math.ceil(this.options.leaseDurationMs / 1000));
+    // The holder's renewal: no read. A 409 (another write since ours: a new
+    // holder, or anyone's change), a 404 (deleted) or any other failure
+    // falls through to the read below, which judges the Lease as it is, as
+    // every round did before; client-go falls back the same way.
+    const held = this.isLeader() ? this.held : undefined;
+    if (held) {
+      try {
+        this.held = await api.replace({ ...held, spec: { ...held.spec, holderIdentity: identity, leaseDurationSeconds: durationSeconds, renewTime: micro } });
+        return this.renewed(now, identity);
+      } catch {
+        this.held = undefined;
+      }
+    }
     try {
       const lease = await api.read();
       if (!lease) {
-        await api.create({
+        this.held = await api.create({
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
           metadata: { name: this.options.name, namespace: this.options.namespace },
@@ -144,7 +167,7 @@ export class LeaderElector {
         return false;
       }
       const ours = holder === identity;
-      await api.replace({
+      this.held = await api.replace({
         ...lease,
         spec: {
           ...lease.spec,

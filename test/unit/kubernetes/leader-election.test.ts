@@ -10,27 +10,51 @@ import { LeaderElector, leaseTimings, type LeaseApi } from '../../../src/kuberne
 class MemoryLease implements LeaseApi {
   lease: V1Lease | undefined;
   writes = 0;
+  /** Calls by kind, to count what a renewal costs the API server. */
+  calls = { read: 0, create: 0, replace: 0 };
   private version = 0;
   async read() {
+    this.calls.read++;
     return this.lease && structuredClone(this.lease);
   }
   async create(lease: V1Lease) {
+    this.calls.create++;
     if (this.lease) throw Object.assign(new Error('exists'), { code: 409 });
     return this.store(lease);
   }
   async replace(lease: V1Lease) {
-    if (lease.metadata?.resourceVersion !== this.lease?.metadata?.resourceVersion) throw Object.assign(new Error('conflict'), { code: 409 });
+    this.calls.replace++;
+    // A replace of a Lease that is gone is a 404, as the API server answers it.
+    if (!this.lease) throw Object.assign(new Error('not found'), { code: 404 });
+    if (lease.metadata?.resourceVersion !== this.lease.metadata?.resourceVersion) throw Object.assign(new Error('conflict'), { code: 409 });
     return this.store(lease);
+  }
+  /** Another writer's change, as the API server stores it (a new resourceVersion). */
+  write(change: (lease: V1Lease) => V1Lease): void {
+    this.store(change(structuredClone(this.lease as V1Lease)));
   }
   private store(lease: V1Lease): V1Lease {
     this.writes++;
     this.lease = { ...structuredClone(lease), metadata: { ...lease.metadata, resourceVersion: String(++this.version) } };
-    return this.lease;
+    // The caller gets its own copy, as from a response body.
+    return structuredClone(this.lease);
   }
 }
 
-function candidate(api: LeaseApi, identity: string, clock: () => number): LeaderElector {
-  return new LeaderElector({ api, name: 'l', namespace: 'ns', identity, ...leaseTimings(15_000), microTime: (d) => d, now: clock });
+function candidate(api: LeaseApi, identity: string, clock: () => number, events: string[] = []): LeaderElector {
+  return new LeaderElector({
+    api,
+    name: 'l',
+    namespace: 'ns',
+    identity,
+    ...leaseTimings(15_000),
+    microTime: (d) => d,
+    now: clock,
+    onStartedLeading: () => events.push('started'),
+    onStoppedLeading: () => events.push('stopped'),
+    onNewLeader: (holder) => events.push(`leader ${holder}`),
+    onError: (err) => events.push(`error ${(err as { code?: number }).code}`),
+  });
 }
 
 describe('LeaderElector', () => {
@@ -80,13 +104,104 @@ describe('LeaderElector', () => {
     const api = new MemoryLease();
     const a = candidate(api, 'a', clock);
     assert.equal(await a.tryAcquireOrRenew(), true);
-    api.read = async () => {
+    const unavailable = async (): Promise<never> => {
       throw Object.assign(new Error('unavailable'), { code: 503 });
     };
+    api.read = unavailable;
+    api.replace = unavailable;
     t += 9_000;
     assert.equal(await a.tryAcquireOrRenew(), true);
     t += 1_000;
     assert.equal(await a.tryAcquireOrRenew(), false);
     assert.equal(a.isLeader(), false);
+  });
+
+  it('a holder renews with one update carrying the resourceVersion it last wrote, and no read', async () => {
+    let t = 1_000_000;
+    const api = new MemoryLease();
+    const a = candidate(api, 'a', () => t);
+    assert.equal(await a.tryAcquireOrRenew(), true);
+    const before = { ...api.calls };
+    for (let i = 0; i < 5; i++) {
+      t += 2000;
+      assert.equal(await a.tryAcquireOrRenew(), true);
+    }
+    assert.deepEqual({ read: api.calls.read - before.read, replace: api.calls.replace - before.replace, create: api.calls.create - before.create }, { read: 0, replace: 5, create: 0 });
+    assert.equal(api.lease?.spec?.holderIdentity, 'a');
+    assert.equal(new Date(api.lease?.spec?.renewTime as Date).getTime(), t);
+    assert.equal(api.lease?.spec?.leaseTransitions, 0);
+  });
+
+  it('a holder whose Lease another candidate took between renewals sees the conflict, reads, and stops leading', async () => {
+    let t = 1_000_000;
+    const api = new MemoryLease();
+    const events: string[] = [];
+    const a = candidate(api, 'a', () => t, events);
+    assert.equal(await a.tryAcquireOrRenew(), true);
+    t += 2000;
+    api.write((lease) => ({ ...lease, spec: { ...lease.spec, holderIdentity: 'b', renewTime: new Date(t), acquireTime: new Date(t), leaseTransitions: 1 } }));
+    t += 10;
+    assert.equal(await a.tryAcquireOrRenew(), false);
+    assert.equal(a.isLeader(), false);
+    assert.equal(api.lease?.spec?.holderIdentity, 'b');
+    // A conflict is another candidate's win: no error, one read to learn who.
+    assert.deepEqual(events, ['leader a', 'started', 'leader b', 'stopped']);
+    assert.equal(api.calls.read, 2);
+    // It now waits out b's lease as a candidate, reading each round.
+    t += 2000;
+    assert.equal(await a.tryAcquireOrRenew(), false);
+    assert.equal(api.lease?.spec?.holderIdentity, 'b');
+  });
+
+  it('a holder whose Lease was deleted creates it again at its next renewal and keeps leading', async () => {
+    let t = 1_000_000;
+    const api = new MemoryLease();
+    const events: string[] = [];
+    const a = candidate(api, 'a', () => t, events);
+    assert.equal(await a.tryAcquireOrRenew(), true);
+    api.lease = undefined;
+    t += 2000;
+    assert.equal(await a.tryAcquireOrRenew(), true);
+    assert.equal((api.lease as V1Lease | undefined)?.spec?.holderIdentity, 'a');
+    assert.equal(a.isLeader(), true);
+    assert.deepEqual(events, ['leader a', 'started']);
+    // And renews the new object without reading.
+    const reads = api.calls.read;
+    t += 2000;
+    assert.equal(await a.tryAcquireOrRenew(), true);
+    assert.equal(api.calls.read, reads);
+  });
+
+  it('a 409 on renewal from a change that kept the holder (another writer touched the Lease) costs one read, and the holder renews', async () => {
+    let t = 1_000_000;
+    const api = new MemoryLease();
+    const events: string[] = [];
+    const a = candidate(api, 'a', () => t, events);
+    assert.equal(await a.tryAcquireOrRenew(), true);
+    api.write((lease) => ({ ...lease, metadata: { ...lease.metadata, labels: { touched: 'yes' } } }));
+    t += 2000;
+    const before = { ...api.calls };
+    assert.equal(await a.tryAcquireOrRenew(), true);
+    assert.deepEqual({ read: api.calls.read - before.read, replace: api.calls.replace - before.replace }, { read: 1, replace: 2 });
+    assert.equal(api.lease?.metadata?.labels?.touched, 'yes');
+    assert.equal(new Date(api.lease?.spec?.renewTime as Date).getTime(), t);
+    assert.deepEqual(events, ['leader a', 'started']);
+  });
+
+  it('a 409 on every write keeps a holder leading only until its renew deadline, without an error', async () => {
+    let t = 1_000_000;
+    const api = new MemoryLease();
+    const events: string[] = [];
+    const a = candidate(api, 'a', () => t, events);
+    assert.equal(await a.tryAcquireOrRenew(), true);
+    api.replace = async () => {
+      api.calls.replace++;
+      throw Object.assign(new Error('conflict'), { code: 409 });
+    };
+    t += 9_000;
+    assert.equal(await a.tryAcquireOrRenew(), true);
+    t += 1_000;
+    assert.equal(await a.tryAcquireOrRenew(), false);
+    assert.deepEqual(events, ['leader a', 'started', 'stopped']);
   });
 });
