@@ -24,6 +24,13 @@
  * idle over the same time (measured before and after the rounds) is
  * subtracted, and the rest divided by the events the floor counted.
  *
+ * In the idle windows the API server's own count of requests
+ * (`apiserver_request_total`, read from its /metrics before and after) is
+ * taken too, per minute by verb and resource: what the watchers ask of it
+ * when nothing happens (Lease renewals, informers' new watches). serve and
+ * the baseline each run in a namespace of their own, so each holds its own
+ * status Lease, as one replica of an installation does.
+ *
  * `--profile DIR`: serve, the baseline and the floor run with --cpu-prof
  * (a sample every 100 µs) into DIR, and the samples inside the measured
  * windows are grouped by what they spend on (TLS, HTTP, streams, each of
@@ -54,7 +61,7 @@ import { startProcess, type ManagedProcess } from '../test/support/harness/proce
 import { generateWebhookCertificates } from '../test/support/harness/webhook.ts';
 import { buildForBenchmark } from './lib/build.ts';
 import type { CpuProfile } from './lib/cpu-profile.ts';
-import { apiClient, mustAnswer, type ApiClient } from './lib/kube-api.ts';
+import { apiClient, mustAnswer, parseMetrics, type ApiClient } from './lib/kube-api.ts';
 import { threadsCpuSeconds } from './lib/load.ts';
 import { fixed, markdownTable } from './lib/stats.ts';
 import { manifestNodeOptions, startServe } from './lib/webhook-processes.ts';
@@ -286,6 +293,8 @@ async function main(): Promise<void> {
   const windows: Window[] = [];
   const idle: Record<string, number[]> = {};
   const idleMicros: Array<[number, number]> = [];
+  /** Requests per minute the API server counted in each idle window, by "VERB resource". */
+  const idleRequests: Array<Record<string, number>> = [];
   let floor: ManagedProcess | undefined;
   try {
     const version = (await mustAnswer<{ gitVersion: string }>(api.send('GET', '/version'), 'GET /version')).gitVersion;
@@ -295,8 +304,11 @@ async function main(): Promise<void> {
     const profileArgs = (name: string) => (flags.profile ? ['--cpu-prof', '--cpu-prof-interval', '100', '--cpu-prof-dir', flags.profile, '--cpu-prof-name', `${name}.cpuprofile`] : []);
     const builds: Array<{ name: string; root: string }> = [{ name: 'serve', root: REPO_ROOT }];
     if (flags.baseline) builds.unshift({ name: 'baseline', root: flags.baseline });
-    // serve's own namespace, as installed: its policy status writer holds a Lease there.
-    await mustAnswer(api.send('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: DEFAULT_INSTALL_NAMESPACE } }), 'create namespace');
+    // serve's own namespace, as installed: its policy status writer holds a
+    // Lease there. The baseline gets one of its own, so it holds its own
+    // Lease rather than waiting as serve's follower.
+    const ownNamespace = (name: string) => (name === 'baseline' ? `${DEFAULT_INSTALL_NAMESPACE}-baseline` : DEFAULT_INSTALL_NAMESPACE);
+    for (const { name } of builds) await mustAnswer(api.send('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ownNamespace(name) } }), 'create namespace');
     const certificates = await generateWebhookCertificates(join(env.dir, 'webhook-certs'));
     for (const { name, root } of builds) {
       const entry = buildForBenchmark(root, `${RESULTS}${name}/build/`);
@@ -304,7 +316,7 @@ async function main(): Promise<void> {
       // Each serve logs into serve.log of its own directory.
       const dir = join(env.dir, name);
       mkdirSync(dir, { recursive: true });
-      const serve = await startServe({ entry, dir, port: port!, metricsPort: metricsPort!, certificates, kubeconfig: env.controlPlane.kubeconfig, nodeArgs: [...node.flags, ...profileArgs(name)], nodeOptions: node.nodeOptions });
+      const serve = await startServe({ entry, dir, port: port!, metricsPort: metricsPort!, certificates, kubeconfig: env.controlPlane.kubeconfig, nodeArgs: [...node.flags, ...profileArgs(name)], nodeOptions: node.nodeOptions, namespace: ownNamespace(name) });
       watchers.push({ name, pid: serve.process.pid, process: serve.process, ...(flags.profile && { profile: join(flags.profile, `${name}.cpuprofile`) }) });
       progress(`${name} (${root}) pid ${serve.process.pid}, Node flags: ${node.source}\n`);
     }
@@ -325,7 +337,19 @@ async function main(): Promise<void> {
     watchers.push({ name: 'floor', pid: floor.pid, process: floor, ...(flags.profile && { profile: join(flags.profile, 'floor.cpuprofile') }) });
     const cpuNow = () => Object.fromEntries(watchers.map((w) => [w.name, threadsCpuSeconds(w.pid)]));
 
+    // The API server's request counter by "VERB resource"; requests that
+    // name no resource (this process's own GET /metrics) left out.
+    const requestCounts = async (): Promise<Map<string, number>> => {
+      const counts = new Map<string, number>();
+      for (const s of parseMetrics((await api.send('GET', '/metrics')).body)) {
+        if (s.name !== 'apiserver_request_total' || !s.labels.resource) continue;
+        const key = `${s.labels.verb} ${s.labels.resource}${s.labels.subresource ? `/${s.labels.subresource}` : ''}`;
+        counts.set(key, (counts.get(key) ?? 0) + s.value);
+      }
+      return counts;
+    };
     const idleWindow = async () => {
+      const requestsBefore = await requestCounts();
       const before = cpuNow();
       const t0 = performance.now();
       const m0 = monotonicMicros();
@@ -334,7 +358,13 @@ async function main(): Promise<void> {
       const seconds = (performance.now() - t0) / 1000;
       const after = cpuNow();
       for (const w of watchers) (idle[w.name] ??= []).push((after[w.name]! - before[w.name]!) / seconds);
-      progress(`idle ${IDLE_S} s: ${watchers.map((w) => `${w.name} ${fixed((idle[w.name]!.at(-1)! * 100), 2)}%`).join(', ')} of a core; load ${fixed(load1(), 2)}\n`);
+      const perMinute: Record<string, number> = {};
+      for (const [key, count] of await requestCounts()) if (count > (requestsBefore.get(key) ?? 0)) perMinute[key] = ((count - (requestsBefore.get(key) ?? 0)) * 60) / seconds;
+      idleRequests.push(perMinute);
+      progress(
+        `idle ${IDLE_S} s: ${watchers.map((w) => `${w.name} ${fixed((idle[w.name]!.at(-1)! * 100), 2)}%`).join(', ')} of a core; load ${fixed(load1(), 2)}; ` +
+          `API requests per minute: ${Object.entries(perMinute).map(([key, n]) => `${key} ${fixed(n, 1)}`).join(', ') || 'none'}\n`,
+      );
     };
 
     // Warm every watcher's code paths: one unmeasured round of a third of N.
@@ -403,6 +433,9 @@ async function main(): Promise<void> {
         `Load: 1-minute average of the whole machine (2 CPUs), at start ${loadAtStart.map((l) => fixed(l, 2)).join(' ')}.\n`,
     );
     out.push(`Idle (no events), % of one core, before and after the rounds: ${watchers.map((w) => `${w.name} ${idle[w.name]!.map((r) => fixed(r * 100, 2)).join(' / ')}`).join('; ')}.\n`);
+    out.push(
+      `API requests per minute the API server counted in the idle windows (all watchers together), before and after the rounds: ${idleRequests.map((r) => Object.entries(r).map(([key, n]) => `${key} ${fixed(n, 1)}`).join(', ') || 'none').join(' / ')}.\n`,
+    );
     const netPerEvent = (w: Window, name: string) => ((w.cpu[name]! - idleRate(name) * w.seconds) / Math.max(w.events, 1)) * 1000;
     const names = watchers.map((w) => w.name);
     const rows = windows.map((w) => [

@@ -114,6 +114,8 @@ export interface ServeOptions {
   /** Node flags before the entry point (the manifests' and e.g. --cpu-prof). */
   nodeArgs: string[];
   nodeOptions: string;
+  /** The webhook's own namespace (`--namespace`), where it holds its Leases; serve's default when absent. */
+  namespace?: string;
 }
 
 /** Starts `serve` with production settings and waits for /readyz. */
@@ -133,6 +135,7 @@ export async function startServe(options: ServeOptions): Promise<WebhookProcess>
       '--kubeconfig', options.kubeconfig,
       // Production waits for endpoints to drop a terminating pod; nothing routes by endpoints here.
       '--shutdown-delay-seconds', '0',
+      ...(options.namespace ? ['--namespace', options.namespace] : []),
     ],
     cwd: REPO_ROOT,
     env: cleanEnv(process.env.BENCH_SERVE_NODE_OPTIONS ?? options.nodeOptions),
