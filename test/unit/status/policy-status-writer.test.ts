@@ -6,7 +6,7 @@ import type { NamespaceInfo, PolicyStatus, StoredPolicy } from '../../../src/sta
 import { PolicyStatusWriter } from '../../../src/status/policy-status-writer.ts';
 
 /** `faults`: what fails while set, a status write or the read a plan starts from. */
-function setup(leader: { value: boolean }, timing: { debounceMs?: number; resyncMs?: number } = {}, faults = { write: false, plan: false }) {
+function setup(leader: { value: boolean }, timing: { debounceMs?: number; resyncMs?: number; planSliceMs?: number } = {}, faults = { write: false, plan: false }) {
   const policies: StoredPolicy[] = [
     { apiVersion: 'mcp-admission.dev/v1alpha1', kind: 'MCPTransportPolicy', metadata: { name: 'good', generation: 1 }, spec: {} },
     { apiVersion: 'mcp-admission.dev/v1alpha1', kind: 'MCPTransportPolicy', metadata: { name: 'bad', generation: 2, uid: 'u-bad' }, spec: { defaults: { maxSurge: 0 } } },
@@ -43,6 +43,10 @@ function setup(leader: { value: boolean }, timing: { debounceMs?: number; resync
       wholes.push(whole);
     },
     clock: () => new Date('2026-11-24T09:30:00Z'),
+    // These tests count passes and writes with Node's timers mocked: a plan
+    // in one slice, whatever the load, finishes within their settle (the
+    // slices have a test of their own).
+    planSliceMs: Number.POSITIVE_INFINITY,
     ...timing,
   });
   return { writer, writes, events, states, planCpu, wholes, namespaces, policies };
@@ -198,5 +202,23 @@ describe('PolicyStatusWriter', () => {
     await advance(100);
     assert.deepEqual(states, [['accepted', 'invalid']]);
     await writer.stop();
+  });
+  it('a large plan shares the event loop: work queued when a pass starts runs before its plan ends, and the plan is the same', async () => {
+    const leader = { value: true };
+    // One slice per step (planSliceMs 0): the order below holds on any machine.
+    const { writer, policies, namespaces, states, writes } = setup(leader, { planSliceMs: 0 });
+    for (let i = 0; i < 300; i++) namespaces.push({ name: `team-${i}`, labels: { team: i % 2 ? 'a' : 'b' } });
+    policies.push(
+      { apiVersion: 'mcp-admission.dev/v1alpha1', kind: 'MCPTransportPolicy', metadata: { name: 'team-a-floor', generation: 1 }, spec: { namespaceSelector: { matchLabels: { team: 'a' } }, bounds: { minTerminationGracePeriodSeconds: 600 } } },
+      { apiVersion: 'mcp-admission.dev/v1alpha1', kind: 'MCPTransportPolicy', metadata: { name: 'ceiling', generation: 1 }, spec: { namespaceSelector: { matchExpressions: [{ key: 'team', operator: 'Exists' }] }, bounds: { maxTerminationGracePeriodSeconds: 300 } } },
+    );
+    const order: string[] = [];
+    const pass = writer.sync().then(() => order.push('pass'));
+    // A review's handler, to the event loop: work that arrives after the pass began.
+    setImmediate(() => order.push(`review (plans so far: ${states.length})`));
+    await pass;
+    assert.deepEqual(order, ['review (plans so far: 0)', 'pass']);
+    assert.deepEqual(states, [['accepted', 'invalid', 'conflicting', 'conflicting']]);
+    assert.deepEqual(writes.map(([name]) => name), ['good', 'bad', 'team-a-floor', 'ceiling']);
   });
 });

@@ -246,4 +246,67 @@ describe('PolicyStatusPlanner', () => {
     planner.reset();
     assert.equal(planner.plan(policies, namespaces, options(now)).resolved, 5);
   });
+
+  it('plans in slices what it plans in one run, over random sequences, pausing between steps', async () => {
+    let pauses = 0;
+    // A clock that moves 1 ms per reading: with sliceMs 1, every step ends a slice.
+    let tick = 0;
+    const slicing = { sliceMs: 1, clock: () => tick++, pause: async () => void pauses++ };
+    for (let seed = 1; seed <= 40; seed++) {
+      const r = random(seed);
+      const cluster = new Cluster();
+      for (let i = 0; i < 6; i++) cluster.namespaces.set(r.pick(NAMESPACES), labels(r));
+      for (let i = 0; i < 4; i++) cluster.putPolicy(r.pick(POLICIES), spec(r));
+      const [whole, sliced] = [new PolicyStatusPlanner(), new PolicyStatusPlanner()];
+      const planned = new Map<string, unknown>();
+      const now = new Date('2026-11-24T09:30:00Z');
+      const steps: string[] = [];
+      for (let step = 0; step < 20; step++) {
+        steps.push(change(r, cluster, planned));
+        const { policies, namespaces } = cluster.snapshot();
+        const one = whole.plan(policies, namespaces, options(now));
+        const { slices, ...inSlices } = await sliced.planInSlices(policies, namespaces, options(now), slicing);
+        assert.deepEqual(inSlices, one, `seed ${seed}, after: ${steps.join(', ')}`);
+        assert.deepEqual(one.plans, planPolicyStatus(policies, namespaces, options(now)));
+        assert.ok(slices >= policies.length, `seed ${seed}: ${slices} slices for ${policies.length} policies`);
+        for (const plan of one.plans) planned.set(plan.name, plan.status);
+      }
+    }
+    assert.ok(pauses > 0);
+  });
+
+  it('a plan in slices lets the event loop run between them: work queued when it starts runs before it ends', async () => {
+    const cluster = new Cluster();
+    for (let i = 0; i < 200; i++) cluster.namespaces.set(`ns-${i}`, { team: ['a', 'b'][i % 2]! });
+    cluster.putPolicy('cluster-default', { mode: 'mutate' });
+    cluster.putPolicy('team-a-floor', { namespaceSelector: { matchLabels: { team: 'a' } }, bounds: { minTerminationGracePeriodSeconds: 600 } });
+    cluster.putPolicy('ceiling', { namespaceSelector: { matchExpressions: [{ key: 'team', operator: 'Exists' }] }, bounds: { maxTerminationGracePeriodSeconds: 300 } });
+    const { policies, namespaces } = cluster.snapshot();
+    const now = new Date('2026-11-24T09:30:00Z');
+    const order: string[] = [];
+    // One slice per namespace, however fast this machine resolves one.
+    let tick = 0;
+    const slicing = { sliceMs: 1, clock: () => tick++, pause: () => new Promise<void>((resolve) => setImmediate(resolve)) };
+
+    const sliced = new PolicyStatusPlanner().planInSlices(policies, namespaces, options(now), slicing).then((result) => {
+      order.push('plan');
+      return result;
+    });
+    // What a review's request handler is to the event loop: I/O answered in a later turn.
+    setImmediate(() => order.push('review'));
+    const result = await sliced;
+    assert.deepEqual(order, ['review', 'plan']);
+    assert.equal(result.resolved, 200);
+    assert.ok(result.slices > 200, `${result.slices} slices`);
+    assert.deepEqual(result.plans, planPolicyStatus(policies, namespaces, options(now)));
+    assert.equal(result.plans.find((p) => p.name === 'team-a-floor')!.state, 'conflicting');
+
+    // In one run, the same work waits for the whole plan.
+    order.length = 0;
+    setImmediate(() => order.push('review'));
+    new PolicyStatusPlanner().plan(policies, namespaces, options(now));
+    order.push('plan');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(order, ['plan', 'review']);
+  });
 });
