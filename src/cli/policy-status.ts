@@ -1,8 +1,9 @@
 /**
- * Wires the MCPTransportPolicy status writer into `serve`: it plans from
- * the cluster settings source's caches on every change and writes while
- * this replica holds the Lease. Every replica plans, so each one's
- * `mcp_admission_policies{state}` is right.
+ * Wires the MCPTransportPolicy status writer into `serve`: while this
+ * replica holds the Lease it plans from the cluster settings source's
+ * caches on every change and writes; every replica counts
+ * `mcp_admission_policies{state}` (the holder from its plan, the others
+ * from their checks and the conditions the holder wrote).
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -58,7 +59,7 @@ export function startPolicyStatus(options: PolicyStatusOptions): RunningPolicySt
   });
   const planCpu = new Histogram({
     name: 'mcp_admission_policy_status_plan_cpu_seconds',
-    help: 'CPU time of the process while planning MCPTransportPolicy status, per plan (every replica plans after each policy or namespace change), by scope: all (every namespace resolved: the first plan, a new leader, after a failure) or changes (only what changed).',
+    help: 'CPU time of the process while planning MCPTransportPolicy status, per plan (the replica holding the status Lease plans after each policy or namespace change), by scope: all (every namespace resolved: a new leader, after a failure) or changes (only what changed).',
     labelNames: ['scope'],
     buckets: PLAN_CPU_BUCKETS,
     registers: [options.metrics.registry],
@@ -72,9 +73,9 @@ export function startPolicyStatus(options: PolicyStatusOptions): RunningPolicySt
     logger,
     instance: identity,
     onPlanCpu: (seconds, { whole }) => planCpu.observe({ scope: whole ? 'all' : 'changes' }, seconds),
-    onPlanned: (plans) => {
+    onStates: (states) => {
       const counts: Partial<Record<PolicyState, number>> = {};
-      for (const plan of plans) counts[plan.state] = (counts[plan.state] ?? 0) + 1;
+      for (const state of states) counts[state] = (counts[state] ?? 0) + 1;
       setPolicyCounts(options.metrics, counts);
     },
   });

@@ -1,9 +1,11 @@
 /**
  * Writes the status planned by {@link planPolicyStatus} to each
  * MCPTransportPolicy's status subresource, and a Warning Event when a
- * policy turns invalid. Only the replica holding the Lease writes (every
- * replica plans, for its own metrics), so two replicas never race on the
- * same status or double the Events.
+ * policy turns invalid. Only the replica holding the Lease plans and
+ * writes, so two replicas never race on the same status or double the
+ * Events; the others count each policy's state for their metrics from
+ * their own checks and the conditions the holder wrote (policy-states.ts),
+ * which needs no namespace resolved.
  *
  * Writes follow changes (a policy or namespace added, changed, removed),
  * debounced. A periodic check catches becoming the leader and retries a
@@ -20,6 +22,7 @@ import type { CoreV1Event } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { POLICY_GROUP, POLICY_KIND, POLICY_VERSION } from '../contract.ts';
 import type { NamespaceInfo, PolicyStatus, PolicyStatusPlan, StoredPolicy } from './policy-status.ts';
+import { publishedStates } from './policy-states.ts';
 import { PolicyStatusPlanner } from './status-planner.ts';
 
 /** The API calls the writer makes (RBAC: patch mcptransportpolicies/status, create events). */
@@ -38,14 +41,18 @@ export interface PolicyStatusWriterOptions {
   logger: Logger;
   /** This replica's name, for Events' reportingInstance. */
   instance: string;
-  /** Called with every plan (every replica), e.g. for `mcp_admission_policies{state}`. */
-  onPlanned?: (plans: readonly PolicyStatusPlan[]) => void;
+  /**
+   * Called after every pass with each policy's state, in stored order, for
+   * `mcp_admission_policies{state}`: from the plan on the holder, from
+   * {@link publishedStates} on the others.
+   */
+  onStates?: (states: ReadonlyArray<PolicyStatusPlan['state']>) => void;
   /**
    * Called after every plan with the process's CPU time it took, in
    * seconds, and whether it resolved every namespace (`whole`) or only what
-   * changed, e.g. for `mcp_admission_policy_status_plan_cpu_seconds`: every
-   * replica plans after every change, so what a plan costs is what a busy
-   * cluster's changes cost each replica.
+   * changed, e.g. for `mcp_admission_policy_status_plan_cpu_seconds`: the
+   * holder plans after every change, so what a plan costs is what a busy
+   * cluster's changes cost it.
    */
   onPlanCpu?: (seconds: number, plan: { whole: boolean; resolved: number }) => void;
   clock?: () => Date;
@@ -116,6 +123,12 @@ export class PolicyStatusWriter {
   /** One pass now; resolves when written. Exposed for tests. */
   async sync(): Promise<void> {
     this.dirty = false;
+    const leader = this.options.isLeader();
+    if (!leader) {
+      this.wasLeader = false;
+      this.options.onStates?.(publishedStates(this.options.snapshot().policies, (object) => this.planner.check(object)));
+      return;
+    }
     // The plan's own CPU: what the process spends between its slices (reviews) is not the plan's.
     let cpu = process.cpuUsage();
     let planCpuUs = 0;
@@ -125,8 +138,7 @@ export class PolicyStatusWriter {
       await yieldToEventLoop();
       cpu = process.cpuUsage();
     };
-    const leader = this.options.isLeader();
-    const justGained = leader && !this.wasLeader;
+    const justGained = !this.wasLeader;
     // A new leader writes everything once, from a plan that keeps nothing.
     if (justGained) this.planner.reset();
     const { policies, namespaces } = this.options.snapshot();
@@ -138,9 +150,8 @@ export class PolicyStatusWriter {
     );
     const spent = process.cpuUsage(cpu);
     this.options.onPlanCpu?.((planCpuUs + spent.user + spent.system) / 1e6, { whole, resolved });
-    this.options.onPlanned?.(plans);
-    this.wasLeader = leader;
-    if (!leader) return;
+    this.options.onStates?.(plans.map((plan) => plan.state));
+    this.wasLeader = true;
     const byName = new Map(policies.map((p) => [p.metadata?.name ?? '', p]));
     for (const plan of plans) {
       if (this.stopped) return;

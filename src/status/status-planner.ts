@@ -201,7 +201,8 @@ export class PolicyStatusPlanner {
     return { plans: planFromConflicts(stored, checked, conflicts, options.now), resolved, whole };
   }
 
-  private check(object: StoredPolicy): Checked {
+  /** A policy object's check, remembered while the object is cached (a follower's counts use it too). */
+  check(object: StoredPolicy): Checked {
     let check = this.checked.get(object);
     if (!check) this.checked.set(object, (check = validateTransportPolicy(object)));
     return check;

@@ -4,6 +4,7 @@ import type { CoreV1Event } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import type { NamespaceInfo, PolicyStatus, StoredPolicy } from '../../../src/status/policy-status.ts';
 import { PolicyStatusWriter } from '../../../src/status/policy-status-writer.ts';
+import { createMetrics, setPolicyCounts, type PolicyState } from '../../../src/server/metrics.ts';
 
 /** `faults`: what fails while set, a status write or the read a plan starts from. */
 function setup(leader: { value: boolean }, timing: { debounceMs?: number; resyncMs?: number; planSliceMs?: number } = {}, faults = { write: false, plan: false }) {
@@ -37,7 +38,7 @@ function setup(leader: { value: boolean }, timing: { debounceMs?: number; resync
     ownNamespace: 'mcp-admission',
     logger: pino({ level: 'silent' }),
     instance: 'webhook-0',
-    onPlanned: (plans) => states.push(plans.map((p) => p.state)),
+    onStates: (planned) => states.push([...planned]),
     onPlanCpu: (seconds, { whole }) => {
       planCpu.push(seconds);
       wholes.push(whole);
@@ -67,19 +68,21 @@ function mockedTimers(t: TestContext): (ms: number) => Promise<void> {
 }
 
 describe('PolicyStatusWriter', () => {
-  it('a replica without the Lease plans (for metrics) but writes nothing', async () => {
-    const { writer, writes, events, states } = setup({ value: false });
+  it('a replica without the Lease counts the states (for metrics) but neither plans nor writes', async () => {
+    const { writer, writes, events, states, planCpu } = setup({ value: false });
     await writer.sync();
     assert.deepEqual(writes, []);
     assert.deepEqual(events, []);
     assert.deepEqual(states, [['accepted', 'invalid']]);
+    assert.deepEqual(planCpu, []);
   });
 
-  it('reports the CPU time of every plan, leader or not', async () => {
+  it('reports the CPU time of every plan the holder makes', async () => {
     const leader = { value: false };
     const { writer, planCpu } = setup(leader);
     await writer.sync();
     leader.value = true;
+    await writer.sync();
     await writer.sync();
     assert.equal(planCpu.length, 2);
     for (const seconds of planCpu) assert.ok(Number.isFinite(seconds) && seconds >= 0, `${seconds}`);
@@ -92,24 +95,28 @@ describe('PolicyStatusWriter', () => {
     const { writer, wholes, namespaces, policies, writes } = setup(leader, { debounceMs: 100, resyncMs: 5000 }, faults);
     writer.start();
     await advance(100);
-    assert.deepEqual(wholes, [true], 'the first plan');
+    assert.deepEqual(wholes, [], 'a replica without the Lease plans nothing');
     namespaces.push({ name: 'team-a', labels: { team: 'a' } });
     writer.changed();
     await advance(100);
-    assert.deepEqual(wholes, [true, false], 'a new namespace');
+    assert.deepEqual(wholes, []);
     leader.value = true;
     await advance(5000);
     await advance(100);
-    assert.deepEqual(wholes, [true, false, true], 'gaining the Lease');
+    assert.deepEqual(wholes, [true], 'gaining the Lease');
+    namespaces.push({ name: 'team-b', labels: { team: 'b' } });
+    writer.changed();
+    await advance(100);
+    assert.deepEqual(wholes, [true, false], 'a new namespace');
     faults.write = true;
     policies.push({ apiVersion: 'mcp-admission.dev/v1alpha1', kind: 'MCPTransportPolicy', metadata: { name: 'team-a', generation: 1 }, spec: { namespaceSelector: { matchLabels: { team: 'a' } } } });
     writer.changed();
     await advance(100);
-    assert.deepEqual(wholes, [true, false, true, false], 'a new policy, and its status write fails');
+    assert.deepEqual(wholes, [true, false, false], 'a new policy, and its status write fails');
     faults.write = false;
     await advance(5000);
     await advance(100);
-    assert.deepEqual(wholes, [true, false, true, false, true], 'the retry after a failed write');
+    assert.deepEqual(wholes, [true, false, false, true], 'the retry after a failed write');
     assert.deepEqual(writes.map(([name]) => name).slice(-1), ['team-a']);
     faults.plan = true;
     writer.changed();
@@ -117,7 +124,14 @@ describe('PolicyStatusWriter', () => {
     faults.plan = false;
     await advance(5000);
     await advance(100);
-    assert.deepEqual(wholes, [true, false, true, false, true, true], 'the plan after a failed plan');
+    assert.deepEqual(wholes, [true, false, false, true, true], 'the plan after a failed plan');
+    leader.value = false;
+    await advance(5000);
+    await advance(100);
+    leader.value = true;
+    await advance(5000);
+    await advance(100);
+    assert.deepEqual(wholes, [true, false, false, true, true, true], 'the Lease lost and gained again');
     await writer.stop();
   });
 
@@ -155,7 +169,7 @@ describe('PolicyStatusWriter', () => {
     await advance(100);
     assert.equal(states.length, 1, 'the first pass, at start');
     // A quiet cluster: 1,000 policies over 500 namespaces cost some 180 ms
-    // of CPU per plan (every replica plans), so a plan every resync was
+    // of CPU per plan, so a plan every resync was
     // 3-4% of a core for nothing.
     for (let i = 0; i < 4; i++) await advance(5000);
     assert.equal(states.length, 1, 'no plan while nothing changed');
@@ -203,6 +217,7 @@ describe('PolicyStatusWriter', () => {
     assert.deepEqual(states, [['accepted', 'invalid']]);
     await writer.stop();
   });
+
   it('a large plan shares the event loop: work queued when a pass starts runs before its plan ends, and the plan is the same', async () => {
     const leader = { value: true };
     // One slice per step (planSliceMs 0): the order below holds on any machine.
@@ -220,5 +235,59 @@ describe('PolicyStatusWriter', () => {
     assert.deepEqual(order, ['review (plans so far: 0)', 'pass']);
     assert.deepEqual(states, [['accepted', 'invalid', 'conflicting', 'conflicting']]);
     assert.deepEqual(writes.map(([name]) => name), ['good', 'bad', 'team-a-floor', 'ceiling']);
+  });
+
+  it('a follower counts mcp_admission_policies{state} from its checks and the holder\'s written conditions, without a plan: the holder\'s values', async () => {
+    const holder = setup({ value: true }, { planSliceMs: 0 });
+    const { policies, namespaces } = holder;
+    namespaces.push({ name: 'team-a', labels: { team: 'a' } }, { name: 'team-b', labels: { team: 'b' } });
+    policies.push(
+      { apiVersion: 'mcp-admission.dev/v1alpha1', kind: 'MCPTransportPolicy', metadata: { name: 'team-a-floor', generation: 1 }, spec: { namespaceSelector: { matchLabels: { team: 'a' } }, bounds: { minTerminationGracePeriodSeconds: 600 } } },
+      { apiVersion: 'mcp-admission.dev/v1alpha1', kind: 'MCPTransportPolicy', metadata: { name: 'ceiling', generation: 1 }, spec: { bounds: { maxTerminationGracePeriodSeconds: 300 } } },
+      { apiVersion: 'mcp-admission.dev/v1alpha1', kind: 'MCPTransportPolicy', metadata: { name: 'team-b', generation: 1 }, spec: { namespaceSelector: { matchLabels: { team: 'b' } } } },
+    );
+    const follower = { states: [] as string[][], planCpu: [] as number[] };
+    const followerWriter = new PolicyStatusWriter({
+      api: { patchStatus: async () => assert.fail('a follower writes nothing'), createEvent: async () => assert.fail('a follower writes nothing') },
+      snapshot: () => ({ policies, namespaces }),
+      isLeader: () => false,
+      ownNamespace: 'mcp-admission',
+      logger: pino({ level: 'silent' }),
+      instance: 'webhook-1',
+      onStates: (states) => follower.states.push([...states]),
+      onPlanCpu: (seconds) => follower.planCpu.push(seconds),
+    });
+    // The gauge as each replica's /metrics shows it.
+    const gauge = async (states: readonly string[]): Promise<string> => {
+      const metrics = createMetrics({ defaultMetrics: false });
+      const counts: Partial<Record<PolicyState, number>> = {};
+      for (const state of states as PolicyState[]) counts[state] = (counts[state] ?? 0) + 1;
+      setPolicyCounts(metrics, counts);
+      return metrics.registry.getSingleMetricAsString('mcp_admission_policies');
+    };
+
+    await holder.writer.sync();
+    await followerWriter.sync();
+    assert.deepEqual(holder.states.at(-1), ['accepted', 'invalid', 'conflicting', 'conflicting', 'accepted']);
+    assert.deepEqual(follower.states.at(-1), holder.states.at(-1));
+    assert.equal(await gauge(follower.states.at(-1)!), await gauge(holder.states.at(-1)!));
+    assert.match(await gauge(follower.states.at(-1)!), /mcp_admission_policies\{state="conflicting"\} 2/);
+
+    // team-a becomes team-b: the conflict is gone, and team-b's policy, with no bounds, conflicts with nothing.
+    namespaces[1] = { name: 'team-a', labels: { team: 'b' } };
+    await holder.writer.sync();
+    await followerWriter.sync();
+    assert.deepEqual(holder.states.at(-1), ['accepted', 'invalid', 'accepted', 'accepted', 'accepted']);
+    assert.deepEqual(follower.states.at(-1), holder.states.at(-1));
+
+    // A policy turns invalid: the follower's own check says so before any write.
+    policies[4] = { ...policies[4]!, metadata: { name: 'team-b', generation: 2 }, spec: { defaults: { maxSurge: 0 } } };
+    await followerWriter.sync();
+    assert.deepEqual(follower.states.at(-1), ['accepted', 'invalid', 'accepted', 'accepted', 'invalid']);
+    await holder.writer.sync();
+    assert.deepEqual(holder.states.at(-1), follower.states.at(-1));
+
+    assert.deepEqual(follower.planCpu, [], 'a follower makes no plan');
+    assert.equal(holder.planCpu.length, 3);
   });
 });
