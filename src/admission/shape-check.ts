@@ -61,9 +61,10 @@ function twin(schema: z.ZodType): z.ZodType {
  * part of what `serve` spent per review over the blocks floor in its own
  * code (BENCHMARKS.md, "What serve spends per review over the blocks floor").
  *
- * It covers the kinds of schema the resource shapes are made of (objects,
- * optional, nullable, arrays, unions, string records, strings, finite
- * numbers, safe integers, booleans, unknown) with zod's rules for each
+ * It covers the kinds of schema the resource shapes and the envelope are
+ * made of (objects, optional, nullable, arrays, unions, string records,
+ * strings and their minimum length, enums, finite numbers, safe integers,
+ * booleans, unknown) with zod's rules for each
  * (zod v4 core schemas.js: `isObject` for objects, `Reflect.ownKeys` with
  * `__proto__` and non-enumerable keys left out for records, finite numbers,
  * `Number.isSafeInteger` for `.int()`); anything else, anything unusual in
@@ -81,8 +82,19 @@ export function acceptor(shape: z.ZodType): (value: unknown) => boolean {
     if (checks.every((c) => c._zod.def.check === 'number_format' && c._zod.def.format === 'safeint')) return (v) => Number.isSafeInteger(v);
     return never;
   }
+  if (shape instanceof z.ZodString && checks.length > 0) {
+    // `.min(n)` alone (the envelope's non-empty uid): zod's min_length, on the string's length.
+    if (!checks.every((c) => c._zod.def.check === 'min_length')) return never;
+    const minimum = Math.max(...checks.map((c) => (c._zod.def as { minimum?: number }).minimum ?? Number.POSITIVE_INFINITY));
+    return (v) => typeof v === 'string' && v.length >= minimum;
+  }
   if (checks.length > 0) return never;
   if (shape instanceof z.ZodString) return (v) => typeof v === 'string';
+  if (shape instanceof z.ZodEnum) {
+    // zod's enum accepts exactly its values (the envelope's operations).
+    const values = new Set<unknown>(shape.options as unknown[]);
+    return (v) => values.has(v);
+  }
   if (shape instanceof z.ZodBoolean) return (v) => typeof v === 'boolean';
   if (shape instanceof z.ZodUnknown || shape instanceof z.ZodAny) return () => true;
   if (shape instanceof z.ZodOptional) {
