@@ -47,7 +47,7 @@
  * concurrency), `--concurrency 16,1`, `--rounds 2`, `--warmup W` (unmeasured
  * operations per round, default 2 × C), `--paced 30` (paced creates per
  * configuration), `--pace 3` (seconds between paced creates), `--updates
- * 200`, `--blocks-floor c1,paced,update` (the phases, by key: c16, c1, …,
+ * 200`, `--blocks-floor c1,paced,update,policies` (the phases, by key: c16, c1, …,
  * paced, update, policies, that measure the blocks floor too; `none` for
  * none), `--cluster-policies 1000`, `--policy-n 200` (creates per
  * configuration with the policies in place), `--warm-webhook 300` (creates
@@ -66,7 +66,19 @@
  * `--requests 300` and `--scaling-warmup 50` (per scaling cell and path),
  * `--containers 1,10,50`, `--policies 1,10,100,1000`, `--skip-apiserver`,
  * `--skip-scaling`, `--quick` (a smoke run of every phase in about 3
- * minutes: C=1 only, few operations, 100 cluster policies, no scaling).
+ * minutes: C=1 only, few operations, 100 cluster policies, no scaling),
+ * `--policy-ab` (the cluster-policy phase alone, as an A/B in one run: the
+ * default policy only, `--cluster-policies` more, the same deleted, and
+ * created again; with `--prefill N`, a phase with the default policy
+ * before N labelled Deployments are created, as the full run's earlier
+ * phases leave them in serve's cache: the phase's place in the run, apart
+ * from the policies). Every run ends with serve's time per create at C=1:
+ * the API server's view of its two calls against its own decision, its
+ * main thread's CPU and its wait for a CPU (schedstat), its GC pauses,
+ * event-loop delay and old space (its default metrics), and what else the
+ * API server served in each window (apiserver_request_total). With
+ * GC_TALLY_DIR set, every window is written to
+ * GC_TALLY_DIR/windows-by-phase.json for `bench/gc-summary.ts --by-phase`.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -74,6 +86,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_INSTALL_NAMESPACE, POLICY_GROUP, POLICY_PLURAL, POLICY_VERSION } from '../src/contract.ts';
+import { EVENT_LOOP_SAMPLE_MS } from '../src/server/metrics.ts';
 import { REPO_ROOT, startE2E } from '../test/support/harness.ts';
 import { freePorts } from '../test/support/harness/ports.ts';
 import { generateWebhookCertificates } from '../test/support/harness/webhook.ts';
@@ -116,12 +129,15 @@ const { values: flags } = parseArgs({
     containers: { type: 'string', default: '1,10,50' },
     policies: { type: 'string', default: '1,10,100,1000' },
     'warm-webhook': { type: 'string', default: '300' },
-    'blocks-floor': { type: 'string', default: 'c1,paced,update' },
+    // In the policy phase too: serve's added latency there has its building blocks' reference.
+    'blocks-floor': { type: 'string', default: 'c1,paced,update,policies' },
     profile: { type: 'string' },
     perf: { type: 'string' },
     quick: { type: 'boolean', default: false },
     'skip-apiserver': { type: 'boolean', default: false },
     'skip-scaling': { type: 'boolean', default: false },
+    'policy-ab': { type: 'boolean', default: false },
+    prefill: { type: 'string', default: '0' },
   },
 });
 if (flags.quick) {
@@ -137,6 +153,10 @@ const concurrencies = list(flags.concurrency);
 const rounds = Number(flags.rounds);
 const paceMs = Number(flags.pace) * 1000;
 const clusterPolicyCount = Number(flags['cluster-policies']);
+/** `--policy-ab`: only the cluster-policy phase, as an A/B in one run (phasesToRun). */
+const policyAb = flags['policy-ab'];
+/** `--prefill N`: labelled Deployments created before the A/B's phases, as the full run's earlier phases leave in serve's cache. */
+const prefillCount = Number(flags.prefill);
 /** `--perf DIR`: serve and both floors recorded by Linux perf, read in their windows (lib/apiserver-perf.ts). */
 const perfRun = flags.perf ? new ApiserverPerf(flags.perf) : undefined;
 
@@ -179,6 +199,13 @@ interface Cpu {
   floor: number;
   blocksFloor: number;
   client: number;
+  /** serve's main thread alone (the event loop), seconds on CPU. */
+  serveMain: number;
+  /** Seconds the webhooks' main threads were runnable but waited for a CPU (schedstat's second field). */
+  serveMainWait: number;
+  floorMainWait: number;
+  /** Seconds the hypervisor ran something else on the machine's CPUs (/proc/stat, steal), all CPUs together. */
+  steal: number;
 }
 
 interface Accumulated {
@@ -192,6 +219,10 @@ interface Accumulated {
   /** Σ of Δsum (ms) and Δcount per breakdown part, for serve's own decision time, and for serve's status plans (CPU). */
   sums: Record<Part | 'serve' | 'plans', { ms: number; count: number }>;
   cpu: Cpu;
+  /** serve's runtime in the window, from its own metrics, whichever configuration is measured. */
+  runtime: ServeRuntime;
+  /** Requests the API server counted in the windows (apiserver_request_total), by verb and resource: the creates and whatever else came. */
+  requests: Record<string, number>;
   /** VmRSS samples (MB) of each webhook process during this configuration's measured windows. */
   rss: { serve: number[]; floor: number[]; blocksFloor: number[] };
   loads: number[];
@@ -199,7 +230,40 @@ interface Accumulated {
 
 function emptyAccumulated(): Accumulated {
   const sums = Object.fromEntries([...PARTS, 'serve', 'plans'].map((k) => [k, { ms: 0, count: 0 }])) as Accumulated['sums'];
-  return { latencies: [], errors: 0, seconds: 0, answers: [], names: [], sums, cpu: { apiserver: 0, etcd: 0, serve: 0, floor: 0, blocksFloor: 0, client: 0 }, rss: { serve: [], floor: [], blocksFloor: [] }, loads: [] };
+  return {
+    latencies: [],
+    errors: 0,
+    seconds: 0,
+    answers: [],
+    names: [],
+    sums,
+    cpu: { apiserver: 0, etcd: 0, serve: 0, floor: 0, blocksFloor: 0, client: 0, serveMain: 0, serveMainWait: 0, floorMainWait: 0, steal: 0 },
+    runtime: { gcMs: {}, gcCount: 0, lagMeanMs: [], lagP99Ms: [], lagMaxMs: [], oldSpaceMb: [] },
+    requests: {},
+    rss: { serve: [], floor: [], blocksFloor: [] },
+    loads: [],
+  };
+}
+
+/**
+ * What serve's runtime did in a configuration's windows, from prom-client's
+ * default metrics on its metrics port: garbage collection by kind
+ * (nodejs_gc_duration_seconds, pause time on the main thread), event-loop
+ * delay (nodejs_eventloop_lag_*: prom-client resets its delay histogram
+ * at every scrape, and the bench scrapes just before and just after each
+ * window, so the figures after one are that window's), and V8's old space
+ * after it.
+ */
+interface ServeRuntime {
+  /** Σ GC pause ms by kind (minor, major, incremental, weakcb). */
+  gcMs: Record<string, number>;
+  gcCount: number;
+  /** Per window: event-loop delay mean, p99 and max, ms. */
+  lagMeanMs: number[];
+  lagP99Ms: number[];
+  lagMaxMs: number[];
+  /** Per window: old space used after it, MB. */
+  oldSpaceMb: number[];
 }
 
 interface Snapshot {
@@ -220,6 +284,7 @@ interface Measured {
 
 function cpuNow(m: Measured): Cpu {
   const client = process.cpuUsage();
+  const serveMain = mainThread(m.serve.process.pid);
   return {
     apiserver: threadsCpuSeconds(m.apiserverPid),
     etcd: threadsCpuSeconds(m.etcdPid),
@@ -227,7 +292,27 @@ function cpuNow(m: Measured): Cpu {
     floor: threadsCpuSeconds(m.floor.process.pid),
     blocksFloor: threadsCpuSeconds(m.blocksFloor.process.pid),
     client: (client.user + client.system) / 1e6,
+    serveMain: serveMain.cpu,
+    serveMainWait: serveMain.wait,
+    floorMainWait: mainThread(m.floor.process.pid).wait,
+    steal: stealSeconds(),
   };
+}
+
+/** Steal time of all CPUs so far, seconds (/proc/stat's first line, eighth value, in USER_HZ: 100 a second on Linux). */
+function stealSeconds(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/);
+  return Number(fields[8] ?? NaN) / 100;
+}
+
+/**
+ * A process's main thread from /proc/PID/task/PID/schedstat: seconds on a
+ * CPU, and seconds runnable but waiting on a run queue for one (what a
+ * busy machine makes a webhook wait, apart from what it computes).
+ */
+function mainThread(pid: number): { cpu: number; wait: number } {
+  const [cpu, wait] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ').map(Number);
+  return { cpu: (cpu ?? NaN) / 1e9, wait: (wait ?? NaN) / 1e9 };
 }
 
 async function metricsNow(m: Measured): Promise<Pick<Snapshot, 'apiserver' | 'serve'>> {
@@ -288,11 +373,46 @@ function accumulate(into: Accumulated, verb: Verb, before: Snapshot, after: Snap
     into.sums.plans.ms += plans.ms * plans.count;
     into.sums.plans.count += plans.count;
   }
+  // Every request the API server counted in the window, by verb and
+  // resource: the measured creates, and whatever else came meanwhile (a
+  // webhook's own calls, Lease renewals, status writes).
+  const requestCounts = (samples: readonly Sample[]) => {
+    const counts = new Map<string, number>();
+    for (const x of samples) {
+      if (x.name !== 'apiserver_request_total') continue;
+      const key = `${x.labels.verb} ${x.labels.resource}${x.labels.subresource ? `/${x.labels.subresource}` : ''}`;
+      counts.set(key, (counts.get(key) ?? 0) + x.value);
+    }
+    return counts;
+  };
+  const requestsBefore = requestCounts(before.apiserver);
+  for (const [key, count] of requestCounts(after.apiserver)) {
+    const delta = count - (requestsBefore.get(key) ?? 0);
+    if (delta > 0) into.requests[key] = (into.requests[key] ?? 0) + delta;
+  }
+  const runtime = into.runtime;
+  for (const kind of ['minor', 'major', 'incremental', 'weakcb']) {
+    const gc = histogramMean(before.serve, after.serve, 'nodejs_gc_duration_seconds', (l) => l.kind === kind);
+    if (gc.count > 0) {
+      runtime.gcMs[kind] = (runtime.gcMs[kind] ?? 0) + gc.ms * gc.count;
+      runtime.gcCount += gc.count;
+    }
+  }
+  // Each sample is the time between two ticks of a timer armed every
+  // EVENT_LOOP_SAMPLE_MS: what is over that is the delay. A window shorter
+  // than a tick has no sample (p99 0).
+  if (total(after.serve, 'nodejs_eventloop_lag_p99_seconds') > 0) {
+    const delay = (name: string) => total(after.serve, name) * 1000 - EVENT_LOOP_SAMPLE_MS;
+    runtime.lagMeanMs.push(delay('nodejs_eventloop_lag_mean_seconds'));
+    runtime.lagP99Ms.push(delay('nodejs_eventloop_lag_p99_seconds'));
+    runtime.lagMaxMs.push(delay('nodejs_eventloop_lag_max_seconds'));
+  }
+  runtime.oldSpaceMb.push(total(after.serve, 'nodejs_heap_space_size_used_bytes', (l) => l.space === 'old') / 1e6);
   for (const key of Object.keys(into.cpu) as (keyof Cpu)[]) into.cpu[key] += after.cpu[key] - before.cpu[key];
 }
 
 interface Operation {
-  method: Verb;
+  method: Verb | 'DELETE';
   path: string;
   body: Buffer;
 }
@@ -372,6 +492,10 @@ interface Phase {
   configurations: AdmissionConfiguration[];
   /** Record serve's windows for --profile: creates into windows.json, updates into update-windows.json. */
   profiled: boolean;
+  /** The policy phases: MCPTransportPolicies in the cluster beside the default while it runs (installed or deleted before it). */
+  clusterPolicies?: number;
+  /** Labelled Deployments to create (unmeasured, under none) before the phase. */
+  prefill?: number;
 }
 
 interface PhaseResult {
@@ -466,10 +590,41 @@ async function installClusterPolicies(m: Measured, count: number): Promise<{ sec
   return { seconds, statusSeconds, serveRssMb: statusMb(m.serve.process.pid, 'VmRSS'), plans: { count: plans.count, cpuMs: plans.count > 0 ? plans.ms * plans.count : 0 } };
 }
 
-function phasesToRun(): { phases: Phase[]; policyPhase: Phase | undefined } {
+/**
+ * Deletes the `count` MCPTransportPolicies installClusterPolicies created
+ * and waits until serve's informer holds the default alone and its status
+ * plans have stopped (none for 3 s), so neither falls in a window.
+ */
+async function removeClusterPolicies(m: Measured, count: number): Promise<{ seconds: number; plans: number }> {
+  const started = performance.now();
+  const plansOf = async () => total(parseMetrics(await plainMetrics(m.serve.metricsPort)), 'mcp_admission_policy_status_plan_cpu_seconds_count');
+  const plansBefore = await plansOf();
+  const path = `/apis/${POLICY_GROUP}/${POLICY_VERSION}/${POLICY_PLURAL}`;
+  const names = transportPolicies(count + 1)
+    .slice(1)
+    .map((policy) => (policy as { metadata: { name: string } }).metadata.name);
+  const deleted = await runOperations(m.api, names.map((name): Operation => ({ method: 'DELETE', path: `${path}/${name}`, body: Buffer.alloc(0) })), 8);
+  if (deleted.errors) throw new Error(`deleting ${count} MCPTransportPolicies: ${deleted.errors} failed (${deleted.firstError})`);
+  for (;;) {
+    const accepted = total(parseMetrics(await plainMetrics(m.serve.metricsPort)), 'mcp_admission_policies', (l) => l.state === 'accepted');
+    if (accepted <= 1) break;
+    if (performance.now() - started > 180_000) throw new Error(`serve still holds ${accepted} accepted policies 180 s after deleting ${count}`);
+    await sleep(250);
+  }
+  for (let last = await plansOf(), quietSince = performance.now(); performance.now() - quietSince < 3000; ) {
+    await sleep(500);
+    const now = await plansOf();
+    if (now !== last) [last, quietSince] = [now, performance.now()];
+  }
+  return { seconds: (performance.now() - started) / 1000, plans: (await plansOf()) - plansBefore };
+}
+
+function phasesToRun(): { phases: Phase[]; policyPhases: Phase[] } {
   const warmupFor = (c: number) => (flags.warmup !== undefined ? Number(flags.warmup) : 2 * c);
   // The blocks floor where asked for, in its place in the rounds' order.
-  const measuring = (key: string, configurations: readonly AdmissionConfiguration[]) => configurations.filter((k) => k !== 'blocks-floor' || blocksFloorPhases.has(key));
+  // The A/B's phases are the policy phase's: measured with the blocks floor when it is.
+  const measuring = (key: string, configurations: readonly AdmissionConfiguration[]) =>
+    configurations.filter((k) => k !== 'blocks-floor' || blocksFloorPhases.has(key.startsWith('ab-') ? 'policies' : key));
   const webhooksAndNone = (key: string) => measuring(key, ['none', 'floor', 'blocks-floor', 'mcp-admission']);
   const phases: Phase[] = concurrencies.map((c) => ({ key: `c${c}`, title: `back-to-back C=${c}`, verb: 'POST', concurrency: c, paceMs: 0, count: creates, warmup: warmupFor(c), configurations: measuring(`c${c}`, CONFIGURATIONS), profiled: true }));
   if (Number(flags.paced) > 0) {
@@ -478,16 +633,46 @@ function phasesToRun(): { phases: Phase[]; policyPhase: Phase | undefined } {
   if (Number(flags.updates) > 0) {
     phases.push({ key: 'update', title: 'update (PUT) C=1', verb: 'PUT', concurrency: 1, paceMs: 0, count: Number(flags.updates), warmup: warmupFor(1), configurations: webhooksAndNone('update'), profiled: true });
   }
-  const policyPhase: Phase | undefined =
-    clusterPolicyCount > 0 && Number(flags['policy-n']) > 0
-      ? { key: 'policies', title: `back-to-back C=1, ${clusterPolicyCount} cluster policies`, verb: 'POST', concurrency: 1, paceMs: 0, count: Number(flags['policy-n']), warmup: warmupFor(1), configurations: webhooksAndNone('policies'), profiled: false }
-      : undefined;
-  return { phases, policyPhase };
+  const policyPhase = (key: string, title: string, clusterPolicies: number, prefill?: number): Phase => ({
+    key,
+    title,
+    verb: 'POST',
+    concurrency: 1,
+    paceMs: 0,
+    count: Number(flags['policy-n']),
+    warmup: warmupFor(1),
+    configurations: webhooksAndNone(key),
+    profiled: false,
+    clusterPolicies,
+    ...(prefill && { prefill }),
+  });
+  if (policyAb) {
+    // The policy phase alone, as an A/B in one run: the default policy
+    // only, then N, then the N deleted and created again, so that a drift
+    // of the machine or of the cluster over the run weighs on both arms.
+    // With --prefill, one phase first with the cache as it is after the
+    // warm-up, then the Deployments the full run's earlier phases leave in
+    // serve's Deployment cache (and etcd): the phase's place in the run,
+    // against the policies' number.
+    const n = clusterPolicyCount;
+    const steps: Phase[] = [];
+    if (prefillCount > 0) steps.push(policyPhase('ab-1-early', 'C=1, default policy only, before the prefill', 0));
+    steps.push(
+      policyPhase('ab-1-a', `C=1, default policy only (A)${prefillCount > 0 ? `, ${prefillCount} Deployments more` : ''}`, 0, prefillCount),
+      policyPhase('ab-n-a', `C=1, ${n} cluster policies (B)`, n),
+      policyPhase('ab-1-b', 'C=1, default policy only (A again)', 0),
+      policyPhase('ab-n-b', `C=1, ${n} cluster policies (B again)`, n),
+    );
+    return { phases: [], policyPhases: steps };
+  }
+  const policyPhases =
+    clusterPolicyCount > 0 && Number(flags['policy-n']) > 0 ? [policyPhase('policies', `back-to-back C=1, ${clusterPolicyCount} cluster policies`, clusterPolicyCount)] : [];
+  return { phases, policyPhases };
 }
 
 async function throughApiserver(progress: (s: string) => void): Promise<ApiserverRun> {
-  const { phases, policyPhase } = phasesToRun();
-  const all = policyPhase ? [...phases, policyPhase] : phases;
+  const { phases, policyPhases } = phasesToRun();
+  const all = [...phases, ...policyPhases];
   const env = await startE2E({ webhook: false });
   const api = apiClient(env.controlPlane.url, env.controlPlane.pki, Math.max(...concurrencies, 8));
   const processes: WebhookProcess[] = [];
@@ -497,6 +682,8 @@ async function throughApiserver(progress: (s: string) => void): Promise<Apiserve
   const updateWindows: [number, number][] = [];
   const floorUpdateWindows: [number, number][] = [];
   const blocksFloorUpdateWindows: [number, number][] = [];
+  /** Every measured window, for `bench/gc-summary.ts --by-phase` when GC_TALLY_DIR is set. */
+  const allWindows: { phase: string; configuration: AdmissionConfiguration; from: number; to: number; operations: number }[] = [];
   let stopSampler = () => undefined as void;
   try {
     const version = (await mustAnswer<{ gitVersion: string }>(api.send('GET', '/version'), 'GET /version')).gitVersion;
@@ -535,7 +722,7 @@ async function throughApiserver(progress: (s: string) => void): Promise<Apiserve
     stopSampler = startRssSampler(m);
 
     const namespace = (phase: Phase, configuration: AdmissionConfiguration) => `bench-${phase.key}-${configuration}`;
-    const namespaces = ['bench-probe', 'bench-warm', ...all.flatMap((p) => p.configurations.map((k) => namespace(p, k)))];
+    const namespaces = ['bench-probe', 'bench-warm', ...(prefillCount > 0 ? ['bench-prefill'] : []), ...all.flatMap((p) => p.configurations.map((k) => namespace(p, k)))];
     for (const name of namespaces) {
       await mustAnswer(api.send('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }), `create namespace ${name}`);
     }
@@ -609,6 +796,7 @@ async function throughApiserver(progress: (s: string) => void): Promise<Apiserve
           if (flags.profile && phase.profiled && configuration === 'floor') (phase.verb === 'PUT' ? floorUpdateWindows : floorProfileWindows).push(micros);
           if (flags.profile && phase.profiled && configuration === 'blocks-floor') (phase.verb === 'PUT' ? blocksFloorUpdateWindows : blocksFloorProfileWindows).push(micros);
           perfRun?.window(phase, configuration, micros, operations.length);
+          allWindows.push({ phase: phase.title, configuration, from: micros[0], to: micros[1], operations: operations.length });
           accumulate(acc, phase.verb, before, after);
           acc.latencies.push(...run.latencies);
           acc.answers.push(...run.answers);
@@ -618,7 +806,8 @@ async function throughApiserver(progress: (s: string) => void): Promise<Apiserve
           acc.seconds += run.seconds;
           acc.loads.push(loadavg()[0]!);
           const ordered = sorted(run.latencies);
-          progress(` p50 ${fixed(percentile(ordered, 50), 2)} ms, p90 ${fixed(percentile(ordered, 90), 2)} ms${run.errors ? `, ${run.errors} errors (${run.firstError})` : ''}\n`);
+          const own = configuration === 'mcp-admission' ? `, serve CPU ${fixed(((after.cpu.serve - before.cpu.serve) * 1000) / operations.length, 2)} ms/op (main thread ${fixed(((after.cpu.serveMain - before.cpu.serveMain) * 1000) / operations.length, 2)})` : '';
+          progress(` p50 ${fixed(percentile(ordered, 50), 2)} ms, p90 ${fixed(percentile(ordered, 90), 2)} ms${own}${run.errors ? `, ${run.errors} errors (${run.firstError})` : ''}\n`);
         }
       }
       for (const configuration of phase.configurations) {
@@ -644,14 +833,33 @@ async function throughApiserver(progress: (s: string) => void): Promise<Apiserve
     const hwm = () => ({ serve: statusMb(serve.process.pid, 'VmHWM'), floor: statusMb(floor.process.pid, 'VmHWM'), blocksFloor: statusMb(blocksFloor.process.pid, 'VmHWM') });
     const beforePolicies = hwm();
     let policiesLoaded: ApiserverRun['policiesLoaded'];
-    if (policyPhase) {
-      progress(`  creating ${clusterPolicyCount} MCPTransportPolicies ...`);
-      const loaded = await installClusterPolicies(m, clusterPolicyCount);
-      policiesLoaded = { count: clusterPolicyCount, ...loaded };
-      progress(` serve holds them after ${fixed(loaded.seconds, 1)} s and has written their status after ${fixed(loaded.statusSeconds, 1)} s, RSS ${fixed(loaded.serveRssMb, 0)} MB; ${loaded.plans.count} status plans meanwhile, ${fixed(loaded.plans.cpuMs, 0)} ms of CPU\n`);
-      await runPhase(policyPhase);
+    /** MCPTransportPolicies in the cluster beside the default. */
+    let installed = 0;
+    for (const phase of policyPhases) {
+      if (phase.prefill) {
+        progress(`  creating ${phase.prefill} labelled Deployments in bench-prefill under (i) none ...`);
+        await use('none');
+        const made = await runOperations(api, Array.from({ length: phase.prefill }, (_, i) => createOf(`prefill-${i}`, 'bench-prefill')), 8);
+        if (made.errors) throw new Error(`prefill: ${made.errors} creates failed (${made.firstError})`);
+        progress(` done in ${fixed(made.seconds, 1)} s\n`);
+      }
+      const wanted = phase.clusterPolicies ?? 0;
+      if (wanted > 0 && installed === 0) {
+        progress(`  creating ${wanted} MCPTransportPolicies ...`);
+        const loaded = await installClusterPolicies(m, wanted);
+        policiesLoaded ??= { count: wanted, ...loaded };
+        installed = wanted;
+        progress(` serve holds them after ${fixed(loaded.seconds, 1)} s and has written their status after ${fixed(loaded.statusSeconds, 1)} s, RSS ${fixed(loaded.serveRssMb, 0)} MB; ${loaded.plans.count} status plans meanwhile, ${fixed(loaded.plans.cpuMs, 0)} ms of CPU\n`);
+      } else if (wanted === 0 && installed > 0) {
+        progress(`  deleting the ${installed} MCPTransportPolicies ...`);
+        const removed = await removeClusterPolicies(m, installed);
+        installed = 0;
+        progress(` serve holds the default alone after ${fixed(removed.seconds, 1)} s; ${removed.plans} status plans meanwhile\n`);
+      }
+      await runPhase(phase);
     }
     const peaks = { beforePolicies, end: hwm() };
+    if (process.env.GC_TALLY_DIR) writeFileSync(join(process.env.GC_TALLY_DIR, 'windows-by-phase.json'), JSON.stringify({ clock: 'CLOCK_MONOTONIC microseconds', windows: allWindows }));
     if (flags.profile) {
       writeFileSync(join(flags.profile, 'windows.json'), JSON.stringify({ clock: 'CLOCK_MONOTONIC microseconds', windows: profileWindows }));
       writeFileSync(join(flags.profile, 'floor-windows.json'), JSON.stringify({ clock: 'CLOCK_MONOTONIC microseconds', windows: floorProfileWindows }));
@@ -704,6 +912,7 @@ interface Tables {
   breakdown: string;
   cpu: string;
   verdict: string;
+  runtime: string;
 }
 
 function apiserverTables(run: ApiserverRun): Tables {
@@ -903,10 +1112,71 @@ function apiserverTables(run: ApiserverRun): Tables {
     if (r.wrong > 0 || r.readBack !== 'ok') verdicts.push(`- ${r.phase.title} ${LABEL[r.configuration]}: ${r.wrong} stored objects not as expected (${r.firstWrong ?? r.readBack})`);
     if (r.acc.errors > 0) verdicts.push(`- ${r.phase.title} ${LABEL[r.configuration]}: ${r.acc.errors} failed operations (${r.acc.firstError})`);
   }
+  // Where serve's time per create goes, against the floor's, in each phase:
+  // the API server's view of the two calls, serve's own decision, the rest
+  // (TLS, HTTP, the event loop: waiting included), and what serve's runtime
+  // did in its windows (GC pauses, event-loop delay, old space).
+  const calls = (acc: Accumulated) => ms(acc, 'webhookMutate') * perOp(acc, 'webhookMutate') + ms(acc, 'webhookValidate') * perOp(acc, 'webhookValidate');
+  const runtime = markdownTable(
+    [
+      'phase',
+      'floor: both calls ms (API server)',
+      'serve: both calls ms (API server)',
+      'serve: decision ms × 2',
+      'serve: calls outside the decision ms',
+      'serve CPU ms/create: all threads / main thread',
+      'main thread waiting for a CPU ms/create: floor / serve',
+      'API server CPU ms/create under none / floor / serve',
+      'steal ms/create in serve\'s windows',
+      'serve GC pause ms/create: minor / major / incremental',
+      `serve event-loop delay ms (over its ${EVENT_LOOP_SAMPLE_MS} ms timer): mean / p99 / max, median window`,
+      'the same in none\'s windows',
+      'serve old space MB',
+      'load',
+    ],
+    phases
+      .filter((phase) => phase.verb === 'POST' && phase.paceMs === 0 && phase.concurrency === 1 && find(phase, 'mcp-admission') && find(phase, 'floor'))
+      .map((phase) => {
+        const serve = find(phase, 'mcp-admission')!.acc;
+        const floorAcc = find(phase, 'floor')!.acc;
+        const noneAcc = find(phase, 'none')?.acc;
+        const creates = serve.latencies.length;
+        const decision = ms(serve, 'serve') * (serve.sums.serve.count / creates);
+        const gc = (kind: string) => fixed((serve.runtime.gcMs[kind] ?? 0) / creates, 3);
+        const lag = (r: ServeRuntime | undefined) => (r ? `${fixed(median(r.lagMeanMs), 2)} / ${fixed(median(r.lagP99Ms), 2)} / ${fixed(median(r.lagMaxMs), 2)}` : '');
+        return [
+          phase.title,
+          fixed(calls(floorAcc), 2),
+          fixed(calls(serve), 2),
+          fixed(decision, 3),
+          fixed(calls(serve) - decision, 2),
+          `${fixed((serve.cpu.serve * 1000) / creates, 2)} / ${fixed((serve.cpu.serveMain * 1000) / creates, 2)}`,
+          `${fixed((floorAcc.cpu.floorMainWait * 1000) / floorAcc.latencies.length, 2)} / ${fixed((serve.cpu.serveMainWait * 1000) / creates, 2)}`,
+          [noneAcc, floorAcc, serve].map((a) => (a ? fixed((a.cpu.apiserver * 1000) / a.latencies.length, 2) : '')).join(' / '),
+          fixed((serve.cpu.steal * 1000) / creates, 3),
+          `${gc('minor')} / ${gc('major')} / ${gc('incremental')}`,
+          lag(serve.runtime),
+          lag(noneAcc?.runtime),
+          fixed(median(serve.runtime.oldSpaceMb), 1),
+          serve.loads.map((l) => l.toFixed(1)).join(', '),
+        ];
+      }),
+  );
+  // What else the API server served in each window: anything but the
+  // creates, per create (the GETs of /metrics around a window fall outside it).
+  const requests = results
+    .filter(({ phase }) => phase.verb === 'POST' && phase.paceMs === 0 && phase.concurrency === 1)
+    .map(({ phase, configuration, acc }) => {
+      const other = Object.entries(acc.requests)
+        .filter(([key]) => key !== 'POST deployments')
+        .sort((a, b) => b[1] - a[1])
+        .map(([key, n]) => `${key} ${n}`);
+      return `- ${phase.title}, ${LABEL[configuration]}: ${acc.requests['POST deployments'] ?? 0} POST deployments for ${acc.latencies.length} creates; besides: ${other.join(', ') || 'nothing'}`;
+    });
   const plans = results
     .filter((r) => r.configuration === 'mcp-admission')
     .map(({ phase, acc }) => `- ${phase.title}: ${acc.sums.plans.count} status plans in serve's windows, ${fixed(acc.sums.plans.ms, 1)} ms of CPU, ${fixed(acc.sums.plans.ms / acc.latencies.length, 3)} ms per operation`);
-  return { latency, floor, webhooks, blocks, ratios, breakdown, cpu: `${cpu}\n\nserve's MCPTransportPolicy status plans (mcp_admission_policy_status_plan_cpu_seconds):\n${plans.join('\n')}`, verdict: verdicts.join('\n') };
+  return { latency, floor, webhooks, blocks, ratios, breakdown, cpu: `${cpu}\n\nserve's MCPTransportPolicy status plans (mcp_admission_policy_status_plan_cpu_seconds):\n${plans.join('\n')}`, verdict: verdicts.join('\n'), runtime: `${runtime}\n\nRequests the API server counted in the windows at C=1 (apiserver_request_total), beside the creates:\n${requests.join('\n')}` };
 }
 
 /** The run's raw figures, for pooling with other runs. */
@@ -978,7 +1248,7 @@ async function main(): Promise<void> {
     mkdirSync(RESULTS, { recursive: true });
     samplesFile = `${RESULTS}apiserver-${stamp}.json`;
     writeFileSync(samplesFile, JSON.stringify(samplesOf(run, started, machine)));
-    out(`\n${t.latency}\n\nserve against the floor (ms; added = over none; ratios with their 95% bootstrap interval over this run's samples):\n${t.floor}\n\nwebhook processes (CPU per operation in their own windows; RSS sampled every ${RSS_SAMPLE_MS} ms in them):\n${t.webhooks}\n${peakLine}\n\nthe floor on the building blocks beside the floor and serve (added = over none; CPU paced net of idle):\n${t.blocks}\n\n${t.ratios}\n\n${t.verdict}\n\nwhere the time goes (means from the API server's and serve's metrics):\n${t.breakdown}\n\nCPU per operation:\n${t.cpu}\n${idleLine}\n`);
+    out(`\n${t.latency}\n\nserve against the floor (ms; added = over none; ratios with their 95% bootstrap interval over this run's samples):\n${t.floor}\n\nwebhook processes (CPU per operation in their own windows; RSS sampled every ${RSS_SAMPLE_MS} ms in them):\n${t.webhooks}\n${peakLine}\n\nthe floor on the building blocks beside the floor and serve (added = over none; CPU paced net of idle):\n${t.blocks}\n\n${t.ratios}\n\n${t.verdict}\n\nwhere the time goes (means from the API server's and serve's metrics):\n${t.breakdown}\n\nCPU per operation:\n${t.cpu}\n${idleLine}\n\nserve's time per create at C=1, outside its decision and in its runtime (its own metrics, read around each window):\n${t.runtime}\n`);
     if (perfRun) {
       const perfReport = await perfRun.report();
       out(`\n${perfReport}\n`);
@@ -1020,6 +1290,10 @@ async function main(): Promise<void> {
       t.cpu,
       '',
       idleLine,
+      '',
+      "serve's time per create at C=1: both webhook calls as the API server times them (`apiserver_admission_webhook_admission_duration_seconds`), serve's decision in them (`mcp_admission_request_duration_seconds`, two per create) and the rest (TLS, HTTP, the event loop, waiting included); and serve's runtime in its windows from its own default metrics: GC pauses by kind (`nodejs_gc_duration_seconds`), event-loop delay (`nodejs_eventloop_lag_*`, reset at each scrape, so each window's own; in serve's windows and, for comparison, in none's, when serve only watches) and V8's old space after each window:",
+      '',
+      t.runtime,
       '',
       `Before measuring, each webhook was warmed with ${flags['warm-webhook']} creates at C=${warmUp.concurrency}; serve's: ${warm}. Admission switches took ${switchMs.map((ms) => (ms / 1000).toFixed(1)).join(', ')} s.`,
     );
