@@ -12,6 +12,7 @@ import { POLICY_GROUP, POLICY_KIND, POLICY_VERSION } from '../contract.ts';
 import { isZeroIntOrPercent, MAX_SESSION_AFFINITY_TIMEOUT_SECONDS } from '../kubernetes/api-server.ts';
 import type { Finding } from './finding.ts';
 import { LabelSelectorShape, labelSelectorMatches, labelSelectorProblems, selectorSpecificity } from './label-selector.ts';
+import { compareNames } from './name-order.ts';
 import { BUILT_IN_SETTINGS, MODES, type SettingField, type TransportSettings } from './transport-settings.ts';
 
 /** Seconds a grace period or sleep may be at most: one day. */
@@ -173,7 +174,7 @@ export function resolveSettings(
   const matching = policies
     .filter((p) => !p.spec.namespaceSelector || labelSelectorMatches(p.spec.namespaceSelector, namespaceLabels))
     // Least specific first, so later ones override; on a tie the name that sorts first is applied last and wins.
-    .sort((a, b) => selectorSpecificity(a.spec.namespaceSelector) - selectorSpecificity(b.spec.namespaceSelector) || b.name.localeCompare(a.name));
+    .sort((a, b) => selectorSpecificity(a.spec.namespaceSelector) - selectorSpecificity(b.spec.namespaceSelector) || compareNames(b.name, a.name));
 
   const settings: TransportSettings = { ...BUILT_IN_SETTINGS, sources: [], conflicts: [] };
   /** Which policy set each bound last, for the conflict messages. */
