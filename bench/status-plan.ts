@@ -16,6 +16,9 @@
  * - **a policy changed** that selects one namespace by name, and one that
  *   selects nearly all (NotIn): the planner after that change.
  * - **nothing changed**: the planner again.
+ * - **a follower's count**: what a replica without the status Lease does
+ *   instead of a plan after any change (publishedStates, each check
+ *   remembered), and at its start (every policy checked).
  *
  * And what a plan that resolves every namespace does to the event loop
  * that answers reviews (the planner after reset(), and after a change of
@@ -35,6 +38,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { validateTransportPolicy } from '../src/policy/transport-policy.ts';
 import { planPolicyStatus, type NamespaceInfo, type StoredPolicy } from '../src/status/policy-status.ts';
+import { publishedStates } from '../src/status/policy-states.ts';
 import { PolicyStatusPlanner } from '../src/status/status-planner.ts';
 import { transportPolicies } from './lib/scaling.ts';
 import { fixed, markdownTable, percentile, sorted } from './lib/stats.ts';
@@ -176,6 +180,8 @@ for (const count of flags.namespaces.split(',').map(Number)) {
   const byName = changePolicy(4); // team-0004: matchLabels kubernetes.io/metadata.name=team-4
   const notIn = changePolicy(2); // team-0002: NotIn two names' list: nearly every namespace
   const unchanged = median(() => void planner.plan(policies, namespaces, options));
+  const followerCount = median(() => void publishedStates(policies, validate));
+  const followerStart = median(() => void publishedStates(policies, validateTransportPolicy));
 
   // Plans that resolve every namespace, in one run and in slices.
   let version = 0;
@@ -217,7 +223,7 @@ for (const count of flags.namespaces.split(',').map(Number)) {
     ]);
   }
 
-  rows.push([String(count), fixed(oldFull, 2), fixed(full, 2), fixed(nsAdded, 2), fixed(nsRelabelled, 2), fixed(byName, 2), fixed(notIn, 2), fixed(unchanged, 2)]);
+  rows.push([String(count), fixed(oldFull, 2), fixed(full, 2), fixed(nsAdded, 2), fixed(nsRelabelled, 2), fixed(byName, 2), fixed(notIn, 2), fixed(unchanged, 2), fixed(followerCount, 2), fixed(followerStart, 2)]);
 }
 
 process.stdout.write(
@@ -225,7 +231,7 @@ process.stdout.write(
     .map((l) => l.toFixed(2))
     .join(' ')}, ${fixed((performance.now() - started) / 1000, 1)} s\n\n` +
     markdownTable(
-      ['namespaces', 'full plan (each check remembered), before', 'planner, full (after reset)', 'planner, a namespace added', 'a namespace relabelled', 'a policy changed (selects one namespace)', 'a policy changed (NotIn: nearly all)', 'nothing changed'],
+      ['namespaces', 'full plan (each check remembered), before', 'planner, full (after reset)', 'planner, a namespace added', 'a namespace relabelled', 'a policy changed (selects one namespace)', 'a policy changed (NotIn: nearly all)', 'nothing changed', "a follower's count, after any change", "a follower's count at its start"],
       rows,
     ) +
     `\nThe event loop during a plan that resolves every namespace (median of ${reps}; slices of ${sliceMs} ms, setImmediate between them):\n\n` +
