@@ -15,9 +15,9 @@
  *   only when that fails or when it does not hold the Lease: client-go's
  *   "fast path for the leader to update optimistically assuming that the
  *   record observed last time is the current version" (tryAcquireOrRenew in
- *   k8s.io/client-go/tools/leaderelection/leaderelection.go, since
- *   Kubernetes 1.25). A read and a replace every 2 s were most of what an
- *   idle holder spent;
+ *   k8s.io/client-go/tools/leaderelection/leaderelection.go). A holder sent
+ *   a read and a replace every 2 s; now half the requests (BENCHMARKS.md,
+ *   "The status Lease and large status plans");
  * - on stop the holder releases the Lease, so a successor need not wait.
  */
 import type { V1Lease } from '@kubernetes/client-node';
