@@ -366,8 +366,9 @@ function accumulate(into: Accumulated, verb: Verb, before: Snapshot, after: Snap
     into.sums.serve.ms += served.ms * served.count;
     into.sums.serve.count += served.count;
   }
-  // Status plans that ran in the window (every replica plans after each
-  // policy or namespace change): their count and CPU, from serve's histogram.
+  // Status plans that ran in the window (the replica holding the status
+  // Lease, here serve, plans after each policy or namespace change): their
+  // count and CPU, from serve's histogram.
   const plans = histogramMean(before.serve, after.serve, 'mcp_admission_policy_status_plan_cpu_seconds');
   if (plans.count > 0) {
     into.sums.plans.ms += plans.ms * plans.count;
