@@ -26,7 +26,7 @@
  * does the floor on the building blocks (bench/lib/blocks-floor-server.ts:
  * the floor's answers from express, serve's zod envelope check, logger at
  * info, written to a pipe that is drained, and request histogram; the
- * image's NODE_OPTIONS; no Kubernetes client, no informer).
+ * image's NODE_OPTIONS and malloc settings; no Kubernetes client, no informer).
  *
  * With `--breakdown`, every process measured carries bench/lib/memory-probe.mjs
  * (the floors too, so the preload costs each the same): right after the paced
@@ -56,7 +56,7 @@ import { writeCertificateFiles } from './lib/certificate-files.ts';
 import { statusMb, type LoadOptions, type LoadResult } from './lib/load.ts';
 import { forkLoad } from './lib/load-process.ts';
 import { probe, smapsRss, summarizeSnapshot, type HeapSummary, type ProbeRecord, type SmapsRss } from './lib/memory-breakdown.ts';
-import { IMAGE_NODE_OPTIONS } from './lib/node-options.ts';
+import { IMAGE_MALLOC_ENV, IMAGE_NODE_OPTIONS, IMAGE_VARIANT } from './lib/node-options.ts';
 import { transportPolicies } from './lib/scaling.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -75,7 +75,7 @@ const { values: flags } = parseArgs({
   },
 });
 const policyCounts = flags.policies.split(',').map(Number);
-const variants = flags['node-options'] ?? ['', IMAGE_NODE_OPTIONS];
+const variants = flags['node-options'] ?? ['', IMAGE_VARIANT];
 const durationMs = Number(flags.duration) * 1000;
 const rate = Number(flags.rate);
 const concurrency = Number(flags.concurrency);
@@ -154,10 +154,10 @@ async function startServe(kubeconfig: string, variant: string): Promise<Target> 
   return { name: 'serve', port, child };
 }
 
-/** The bare floor with Node's defaults, or the floor on the building blocks with the image's NODE_OPTIONS. */
+/** The bare floor with Node's defaults, or the floor on the building blocks with the image's NODE_OPTIONS and malloc settings. */
 async function startFloor(blocks = false): Promise<Target> {
   const args = [...probeArgs, ...(blocks ? [blocksFloorEntry, certFile, keyFile, '--log-level', 'info'] : [floorEntry, certFile, keyFile])];
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...probeEnv, NODE_OPTIONS: blocks ? IMAGE_NODE_OPTIONS : '' }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...probeEnv, ...(blocks && IMAGE_MALLOC_ENV), NODE_OPTIONS: blocks ? IMAGE_NODE_OPTIONS : '' }, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout!.once('data', (chunk: Buffer) => resolve((JSON.parse(chunk.toString().split('\n')[0]!) as { port: number }).port));
@@ -337,7 +337,7 @@ async function main(): Promise<void> {
     process.stdout.write(`  floor ...`);
     rows.push(await measure(await startFloor(), undefined, ''));
     process.stdout.write(` paced ${fixed(rows[0]!.paced.serverRssMb)} MB\n  blocks floor ...`);
-    rows.push(await measure(await startFloor(true), undefined, IMAGE_NODE_OPTIONS));
+    rows.push(await measure(await startFloor(true), undefined, IMAGE_VARIANT));
     process.stdout.write(` paced ${fixed(rows[1]!.paced.serverRssMb)} MB\n`);
     let installed = 1; // startE2E installs the default policy
     for (const count of policyCounts) {

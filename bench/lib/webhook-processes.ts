@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { REPO_ROOT } from '../../test/support/harness.ts';
 import { writeFloorEntry } from './build.ts';
+import { IMAGE_MALLOC_ENV } from './node-options.ts';
 import { startProcess, type ManagedProcess } from '../../test/support/harness/processes.ts';
 import type { WebhookCertificates } from '../../test/support/harness/webhook.ts';
 import {
@@ -56,7 +57,8 @@ export function manifestNodeOptions(root = REPO_ROOT): { nodeOptions: string; fl
   const entrypoint = /^ENTRYPOINT\s+(\[.*\])\s*$/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'))?.[1];
   const argv = entrypoint ? (JSON.parse(entrypoint) as string[]) : [];
   const flags = argv[0] === 'node' ? argv.slice(1).filter((a) => a.startsWith('--')) : [];
-  const parts = [nodeOptions && `NODE_OPTIONS="${nodeOptions}" (deploy/webhook/deployment.yaml)`, flags.length > 0 && `${flags.join(' ')} (Dockerfile ENTRYPOINT)`].filter(Boolean);
+  const malloc = Object.entries(IMAGE_MALLOC_ENV).map(([name, value]) => `${name}=${value}`).join(' ');
+  const parts = [nodeOptions && `NODE_OPTIONS="${nodeOptions}" (deploy/webhook/deployment.yaml)`, flags.length > 0 && `${flags.join(' ')} (Dockerfile ENTRYPOINT)`, malloc && `${malloc} (Dockerfile ENV)`].filter(Boolean);
   return { nodeOptions, flags, source: parts.length > 0 ? parts.join(', ') : 'none pinned in deploy/webhook/deployment.yaml or the Dockerfile' };
 }
 
@@ -97,10 +99,14 @@ function extraNodeArgs(name: 'BENCH_SERVE_NODE_ARGS' | 'BENCH_FLOOR_NODE_ARGS'):
   return (process.env[name] ?? '').split(' ').filter(Boolean);
 }
 
-/** Environment without KUBECONFIG or MCP_ADMISSION_* (only flags decide), plus NODE_OPTIONS when given. */
-function cleanEnv(nodeOptions: string): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'KUBECONFIG' && name !== 'NODE_OPTIONS' && !name.startsWith('MCP_ADMISSION_')));
-  return nodeOptions ? { ...env, NODE_OPTIONS: nodeOptions } : env;
+/**
+ * Environment without KUBECONFIG or MCP_ADMISSION_* (only flags decide),
+ * plus NODE_OPTIONS when given, and with `image`, the image's malloc
+ * settings (Dockerfile `ENV MALLOC_*`, which the pod inherits).
+ */
+function cleanEnv(nodeOptions: string, image: boolean): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'KUBECONFIG' && name !== 'NODE_OPTIONS' && !name.startsWith('MCP_ADMISSION_') && !name.startsWith('MALLOC_')));
+  return { ...env, ...(image && IMAGE_MALLOC_ENV), ...(nodeOptions && { NODE_OPTIONS: nodeOptions }) };
 }
 
 export interface ServeOptions {
@@ -138,7 +144,7 @@ export async function startServe(options: ServeOptions): Promise<WebhookProcess>
       ...(options.namespace ? ['--namespace', options.namespace] : []),
     ],
     cwd: REPO_ROOT,
-    env: cleanEnv(process.env.BENCH_SERVE_NODE_OPTIONS ?? options.nodeOptions),
+    env: cleanEnv(process.env.BENCH_SERVE_NODE_OPTIONS ?? options.nodeOptions, true),
     logFile: join(options.dir, 'serve.log'),
   });
   await waitAnswering(proc, options.port, '/readyz', readFileSync(options.certificates.caCert), (s) => s === 200);
@@ -191,7 +197,7 @@ export async function startFloor(options: FloorOptions): Promise<WebhookProcess>
     command: join(REPO_ROOT, 'node_modules/.bin/node'),
     args: [...(options.nodeArgs ?? []), ...extraNodeArgs('BENCH_FLOOR_NODE_ARGS'), entry, options.certificates.cert, options.certificates.key, '--port', String(options.port), '--patch', patchFile, '--server-options', settingsFile, ...blocksArgs],
     cwd: REPO_ROOT,
-    env: cleanEnv(options.blocks?.nodeOptions ?? ''),
+    env: cleanEnv(options.blocks?.nodeOptions ?? '', options.blocks !== undefined),
     logFile: join(options.dir, `${name}.log`),
   });
   // A floor has no /readyz: any answer means it listens.

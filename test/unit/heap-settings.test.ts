@@ -3,8 +3,9 @@
  * runs every command with), the webhook Deployment of deploy/ and the chart's
  * default say the same, and the old-space cap leaves the young generation
  * and Node's own memory room under the webhook's memory limit, so V8 collects
- * before the kernel kills the pod. The figures behind them are in
- * BENCHMARKS.md ("V8 heap settings", `npm run bench:memory`).
+ * before the kernel kills the pod; and the image's glibc malloc arenas. The
+ * figures behind them are in BENCHMARKS.md ("V8 heap settings", "serve's
+ * steady RSS over the blocks floor, by part", `npm run bench:memory`).
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -55,6 +56,14 @@ describe('V8 heap settings', () => {
   it('the same memory request and limit in deploy/ and the chart', () => {
     assert.deepEqual(container.resources.requests.memory, values.resources.requests.memory);
     assert.deepEqual(container.resources.limits.memory, values.resources.limits.memory);
+  });
+
+  it("the image caps glibc's malloc arenas at two, and neither the Deployment nor the chart sets them otherwise", () => {
+    // Memory freed by Node's and V8's threads stays in the arena that held it: fewer arenas, less kept (BENCHMARKS.md).
+    assert.match(read('Dockerfile'), /^ENV MALLOC_ARENA_MAX=2$/m);
+    const chartEnv = read('deploy/helm/mcp-admission/templates/webhook-deployment.yaml');
+    assert.equal((container.env as Json[]).find((e) => e.name.startsWith('MALLOC_')), undefined, 'deploy/webhook/deployment.yaml');
+    assert.doesNotMatch(chartEnv, /MALLOC_/, 'the chart');
   });
 
   it('the heap caps leave Node its own memory under the limit', () => {
