@@ -25,39 +25,9 @@
  * and text whose array does not end is handed back as it is, for
  * JSON.parse to refuse as it would have.
  */
+import { COMMA, OPEN_BRACE, nestedEnd } from './json-text.ts';
 
 const KEY = '"managedFields":[';
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const COMMA = 0x2c;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-
-/** The index of the quote closing the string opened at `open`, or -1. A quote after an odd number of backslashes is escaped. */
-export function stringEnd(text: string, open: number): number {
-  for (let at = text.indexOf('"', open + 1); at >= 0; at = text.indexOf('"', at + 1)) {
-    let backslashes = 0;
-    for (let b = at - 1; text.charCodeAt(b) === BACKSLASH; b--) backslashes++;
-    if (backslashes % 2 === 0) return at;
-  }
-  return -1;
-}
-
-/** The index just past the bracket or brace closing the array or object opened at `open`, or -1. */
-export function nestedEnd(text: string, open: number): number {
-  let depth = 0;
-  for (let i = open; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === QUOTE) {
-      i = stringEnd(text, i);
-      if (i < 0) return -1;
-    } else if (c === OPEN_BRACKET || c === OPEN_BRACE) depth++;
-    else if ((c === CLOSE_BRACKET || c === CLOSE_BRACE) && --depth === 0) return i + 1;
-  }
-  return -1;
-}
 
 /** The index of the next `"managedFields":[` from `from` that opens a member (after `{` or `,`), or -1. */
 function memberAt(text: string, from: number): number {

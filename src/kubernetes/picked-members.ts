@@ -28,21 +28,12 @@
  * `"n\u0061me"` is `name` once decoded) is not cut: `pickedMembersText`
  * answers undefined and the caller parses it whole, as before.
  */
-import { nestedEnd, stringEnd } from './managed-fields.ts';
+import { CLOSE_BRACE, CLOSE_BRACKET, COLON, COMMA, OPEN_BRACE, OPEN_BRACKET, QUOTE, nestedEnd, stringEnd } from './json-text.ts';
 
 /** The members to keep, by name: `true` keeps the value whole, a nested set keeps only its members of an object value. */
 export interface Members {
   readonly [name: string]: true | Members;
 }
-
-const QUOTE = 0x22;
-const BACKSLASH = '\\';
-const COLON = 0x3a;
-const COMMA = 0x2c;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
 
 /** The index just past the value starting at `at` (a string, an array, an object or a literal), or -1. */
 function valueEnd(text: string, at: number): number {
@@ -69,7 +60,7 @@ function pickObject(text: string, open: number, members: Members): { text: strin
     if (keyEnd < 0 || text.charCodeAt(keyEnd + 1) !== COLON) return undefined;
     const key = text.slice(i + 1, keyEnd);
     // An escaped key is compared once decoded: the whole text is parsed instead.
-    if (key.includes(BACKSLASH)) return undefined;
+    if (key.includes('\\')) return undefined;
     const at = keyEnd + 2;
     const wanted = Object.hasOwn(members, key) ? members[key] : undefined;
     let end: number;
